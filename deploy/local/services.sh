@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Local PostgreSQL 15 and Redis 7 on loopback, under a data folder of the caller's choice.
+# Used by ./start, the test fixtures, bench/run and deploy/cluster, so that one piece of
+# code knows how to run them (no system service configuration, works as root or not).
+#
+#   services.sh install                 install postgresql-15 / redis-server / wrk if missing (apt)
+#   services.sh pg-start DIR PORT       initdb DIR if empty, start PostgreSQL on 127.0.0.1:PORT
+#   services.sh pg-stop DIR             stop it (fast shutdown)
+#   services.sh pg-kill DIR             stop it abruptly (immediate shutdown: crash semantics)
+#   services.sh redis-start DIR PORT    start Redis with AOF persistence in DIR on 127.0.0.1:PORT
+#   services.sh redis-stop DIR          stop it
+set -euo pipefail
+
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+as_postgres() {
+  # PostgreSQL refuses to run as root: run it as the postgres system user when we are root.
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+need_install() {
+  local missing=()
+  [ -x "$PG_BIN/postgres" ] || missing+=(postgresql-15)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  [ "${WITH_WRK:-0}" = 1 ] && ! command -v wrk >/dev/null && missing+=(wrk)
+  [ "${WITH_WRK:-0}" = 1 ] && ! [ -x "$PG_BIN/pgbench" ] && ! command -v pgbench >/dev/null && missing+=(postgresql-contrib)
+  echo "${missing[@]:-}"
+}
+
+cmd=${1:-}; shift || true
+case "$cmd" in
+  install)
+    pkgs=$(need_install)
+    if [ -n "${pkgs// /}" ]; then
+      echo "installing from Debian packages: $pkgs" >&2
+      SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $pkgs >&2 \
+        || { $SUDO apt-get update >&2 && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $pkgs >&2; }
+    fi
+    ;;
+  pg-start)
+    dir=$1; port=$2
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; chmod 700 "$dir"; fi
+    if [ ! -f "$dir/PG_VERSION" ]; then
+      as_postgres "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir.initdb.log" 2>&1 \
+        || { cat "$dir.initdb.log" >&2; exit 1; }
+    fi
+    # Loopback only, socket in the data folder; synchronous_commit stays on (the default):
+    # a receipt is acknowledged only after its commit is durable.
+    as_postgres "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
+      -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c max_connections=300 -c shared_buffers=256MB ${PG_EXTRA_OPTS:-}" start >/dev/null
+    ;;
+  pg-stop)
+    dir=$1
+    [ -f "$dir/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null || true
+    ;;
+  pg-kill)
+    dir=$1
+    [ -f "$dir/postmaster.pid" ] && as_postgres "$PG_BIN/pg_ctl" -D "$dir" -m immediate -w stop >/dev/null || true
+    ;;
+  redis-start)
+    dir=$1; port=$2
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    # AOF on: Redis that forgets membership on restart leaves silos retrying forever.
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --appendonly yes --save "" \
+      --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --protected-mode no
+    for _ in $(seq 100); do
+      redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && exit 0
+      sleep 0.1
+    done
+    echo "redis did not start on port $port" >&2; exit 1
+    ;;
+  redis-stop)
+    dir=$1
+    if [ -f "$dir/redis.pid" ]; then kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; rm -f "$dir/redis.pid"; fi
+    ;;
+  *)
+    sed -n '2,12p' "$0" >&2; exit 2 ;;
+esac

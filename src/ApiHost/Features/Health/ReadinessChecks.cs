@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
+using Orleans.Runtime;
+using StackExchange.Redis;
+
+namespace JowiShop.ApiHost.Features.Health;
+
+/// <summary>PostgreSQL answers a query: without it nothing can be written.</summary>
+public sealed class PostgresReadiness(NpgsqlDataSource db) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("SELECT 1");
+        await cmd.ExecuteScalarAsync(ct);
+        return HealthCheckResult.Healthy();
+    }
+}
+
+/// <summary>
+/// Redis answers PING. Redis holds only cluster membership: a running cluster keeps serving
+/// without it (only joining silos need it), so its failure reports Degraded, not Unhealthy.
+/// </summary>
+public sealed class RedisReadiness(RedisConnection redis) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct)
+    {
+        var latency = await redis.Multiplexer.GetDatabase().PingAsync();
+        return HealthCheckResult.Healthy($"ping {latency.TotalMilliseconds:0.0} ms");
+    }
+}
+
+/// <summary>The Orleans cluster reports at least one active silo to this host.</summary>
+public sealed class SiloReadiness(IGrainFactory grains) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct)
+    {
+        var silos = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
+        return silos.Count > 0
+            ? HealthCheckResult.Healthy($"{silos.Count} active silo(s)")
+            : HealthCheckResult.Unhealthy("no active silo");
+    }
+}
+
+/// <summary>One shared Redis connection for this host's own use (the membership provider has its own).</summary>
+public sealed class RedisConnection(ConfigurationOptions options) : IDisposable
+{
+    private readonly Lazy<ConnectionMultiplexer> _multiplexer = new(() => ConnectionMultiplexer.Connect(options));
+
+    public IConnectionMultiplexer Multiplexer => _multiplexer.Value;
+
+    public void Dispose()
+    {
+        if (_multiplexer.IsValueCreated)
+            _multiplexer.Value.Dispose();
+    }
+}

@@ -1,0 +1,42 @@
+using System.Security.Claims;
+using JowiShop.ApiHost.Infrastructure;
+using JowiShop.Grains.Abstractions;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace JowiShop.ApiHost.Features.Tenant;
+
+public sealed record TenantSettingsRequest(string? Currency, string? TimeZone, NegativeStockPolicy? NegativeStock);
+
+public static class TenantEndpoints
+{
+    public static RouteGroupBuilder MapTenantEndpoints(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/tenant").WithTags("Tenant");
+        group.MapGet("/settings", GetSettings).RequireAuthorization(Policies.Staff)
+            .WithSummary("The caller's tenant settings: currency, default time zone, negative-stock policy.");
+        group.MapPut("/settings", UpdateSettings).RequireAuthorization(Policies.Admin)
+            .WithSummary("Replace the tenant settings (admins and owners).");
+        return api;
+    }
+
+    private static async Task<Ok<TenantSettings>> GetSettings(ClaimsPrincipal user, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.GetGrain<ITenantGrain>(user.GetTenantId()).GetSettingsAsync());
+
+    private static async Task<Results<Ok<TenantSettings>, ValidationProblem>> UpdateSettings(
+        TenantSettingsRequest request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var currency = request.Currency?.Trim().ToUpperInvariant();
+        var errors = new FieldErrors()
+            .Require(currency is { Length: 3 } && currency.All(char.IsAsciiLetterUpper), "currency", "must be an ISO 4217 code such as UZS")
+            .Require(IsTimeZone(request.TimeZone), "timeZone", "must be an IANA time zone such as Asia/Tashkent")
+            .Require(request.NegativeStock is not null && Enum.IsDefined(request.NegativeStock.Value), "negativeStock", "must be allow or refuse");
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
+
+        var settings = new TenantSettings(currency!, request.TimeZone!, request.NegativeStock!.Value);
+        return TypedResults.Ok(await grains.GetGrain<ITenantGrain>(user.GetTenantId()).UpdateSettingsAsync(settings));
+    }
+
+    public static bool IsTimeZone(string? id) =>
+        !string.IsNullOrWhiteSpace(id) && id.Contains('/') && TimeZoneInfo.TryFindSystemTimeZoneById(id, out _);
+}

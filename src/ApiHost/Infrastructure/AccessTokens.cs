@@ -1,0 +1,61 @@
+using System.Security.Claims;
+using System.Text;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace JowiShop.ApiHost.Infrastructure;
+
+/// <summary>The "Jwt" configuration section: HS256 signing key, issuer, audience, lifetime.</summary>
+public sealed class JwtSettings
+{
+    public const string Section = "Jwt";
+
+    /// <summary>The key shipped in appsettings.Development.json; refused outside Development.</summary>
+    public const string DevelopmentSigningKey = "jowishop-development-signing-key-do-not-use-in-production-0001";
+
+    public string SigningKey { get; set; } = "";
+    public string Issuer { get; set; } = "jowishop";
+    public string Audience { get; set; } = "jowishop-api";
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    public SymmetricSecurityKey Key => new(Encoding.UTF8.GetBytes(SigningKey));
+
+    /// <summary>Fails start-up on a missing or weak key, and on the development key outside Development.</summary>
+    public void Validate(IHostEnvironment environment)
+    {
+        if (Encoding.UTF8.GetByteCount(SigningKey) < 32)
+            throw new InvalidOperationException("Jwt:SigningKey must be set and at least 32 bytes long (HS256).");
+        if (SigningKey == DevelopmentSigningKey && !environment.IsDevelopment())
+            throw new InvalidOperationException(
+                $"Jwt:SigningKey is the development key; refusing to start in {environment.EnvironmentName}. Set Jwt__SigningKey.");
+    }
+}
+
+/// <summary>Issues access tokens carrying user id, tenant id and role.</summary>
+public sealed class AccessTokenIssuer(JwtSettings settings, TimeProvider clock)
+{
+    private readonly JsonWebTokenHandler _handler = new();
+    private readonly SigningCredentials _credentials = new(settings.Key, SecurityAlgorithms.HmacSha256);
+
+    public (string Token, int ExpiresInSeconds) Issue(Guid userId, Guid tenantId, string role, string name)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var token = _handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = settings.Issuer,
+            Audience = settings.Audience,
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now + settings.AccessTokenLifetime,
+            SigningCredentials = _credentials,
+            Subject = new ClaimsIdentity(
+            [
+                new Claim(TenantClaims.UserId, userId.ToString()),
+                new Claim(TenantClaims.TenantId, tenantId.ToString()),
+                new Claim(TenantClaims.Role, role),
+                new Claim(TenantClaims.Name, name),
+            ]),
+        });
+        return (token, (int)settings.AccessTokenLifetime.TotalSeconds);
+    }
+}

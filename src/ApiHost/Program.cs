@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using JowiShop.ApiHost.Features.Auth;
+using JowiShop.ApiHost.Features.Health;
+using JowiShop.ApiHost.Features.Stores;
+using JowiShop.ApiHost.Features.Tenant;
+using JowiShop.ApiHost.Infrastructure;
+using JowiShop.Grains.Persistence;
+using JowiShop.Silo;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.HttpLogging;
+using Microsoft.IdentityModel.Tokens;
+using Orleans.Configuration;
+using Scalar.AspNetCore;
+
+var builder = WebApplication.CreateBuilder(args);
+var configuration = builder.Configuration;
+
+builder.Logging.ClearProviders();
+builder.Logging.AddJsonConsole(o =>
+{
+    o.IncludeScopes = true;
+    o.UseUtcTimestamp = true;
+    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+});
+
+// Orleans: co-host a silo (default), or be a client of standalone silos ("client").
+var topology = configuration.GetValue("Orleans:Topology", "cohosted");
+var postgres = SiloConfiguration.PostgresConnectionString(configuration);
+if (configuration.GetValue("Database:MigrateOnStart", true))
+    DatabaseMigrator.Apply(postgres);
+if (topology == "client")
+{
+    var silo = configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+    builder.UseOrleansClient(client => client
+        .Configure<ClusterOptions>(o => { o.ClusterId = silo.ClusterId; o.ServiceId = silo.ServiceId; })
+        .UseRedisClustering(o => o.ConfigurationOptions = SiloConfiguration.RedisOptions(configuration, silo.RedisDatabase)));
+    builder.Services.AddJowiShopDatabase(postgres);
+}
+else
+{
+    builder.UseOrleans(silo => silo.AddJowiShopGrains(configuration).UseJowiShopClustering(configuration));
+}
+
+// Auth: HS256 bearer tokens carrying user, tenant and role.
+var jwt = configuration.GetSection(JwtSettings.Section).Get<JwtSettings>() ?? new JwtSettings();
+jwt.Validate(builder.Environment);
+builder.Services.AddSingleton(jwt);
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<AccessTokenIssuer>();
+builder.Services.AddSingleton<Accounts>();
+builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
+{
+    o.MapInboundClaims = false;
+    o.TokenValidationParameters = new TokenValidationParameters
+    {
+        ValidIssuer = jwt.Issuer,
+        ValidAudience = jwt.Audience,
+        IssuerSigningKey = jwt.Key,
+        ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+        NameClaimType = TenantClaims.Name,
+        RoleClaimType = TenantClaims.Role,
+        ClockSkew = TimeSpan.FromSeconds(30),
+    };
+});
+Policies.Add(builder.Services.AddAuthorizationBuilder());
+
+// Errors: RFC 9457 problem details with a stable code and the trace id.
+builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+{
+    var problem = context.ProblemDetails;
+    problem.Extensions.TryAdd("code", ApiProblems.DefaultCode(problem.Status ?? context.HttpContext.Response.StatusCode));
+    problem.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
+});
+builder.Services.AddExceptionHandler<ApiExceptionHandler>();
+builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+builder.Services.ConfigureHttpJsonOptions(o =>
+{
+    o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+    o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+});
+
+builder.Services.AddHttpLogging(o =>
+{
+    o.LoggingFields = HttpLoggingFields.RequestMethod | HttpLoggingFields.RequestPath
+        | HttpLoggingFields.ResponseStatusCode | HttpLoggingFields.Duration;
+    o.CombineLogs = true;
+});
+builder.Services.AddHttpLoggingInterceptor<RequestLogInterceptor>();
+
+builder.Services.AddSingleton(new RedisConnection(SiloConfiguration.RedisOptions(configuration)));
+builder.Services.AddReadinessChecks();
+builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecurityScheme>());
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseHttpLogging();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapOpenApi();
+app.MapScalarApiReference("/docs", o => o.WithTitle("JowiShop API"));
+
+var api = app.MapGroup("/api/v1");
+api.MapHealthEndpoints();
+api.MapAuthEndpoints();
+api.MapTenantEndpoints();
+api.MapStoreEndpoints();
+
+app.Run();
+
+/// <summary>Entry point, visible to the API tests' WebApplicationFactory.</summary>
+public partial class Program;

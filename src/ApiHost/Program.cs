@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using JowiShop.ApiHost.Features.Auth;
 using JowiShop.ApiHost.Features.Health;
+using JowiShop.ApiHost.Features.Products;
 using JowiShop.ApiHost.Features.Stores;
 using JowiShop.ApiHost.Features.Tenant;
 using JowiShop.ApiHost.Infrastructure;
@@ -50,6 +51,7 @@ builder.Services.AddSingleton(jwt);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<AccessTokenIssuer>();
 builder.Services.AddSingleton<Accounts>();
+builder.Services.AddSingleton<ProductQueries>();
 builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
 {
     o.MapInboundClaims = false;
@@ -109,6 +111,7 @@ api.MapHealthEndpoints();
 api.MapAuthEndpoints();
 api.MapTenantEndpoints();
 api.MapStoreEndpoints();
+api.MapProductEndpoints();
 
 app.Run();
 

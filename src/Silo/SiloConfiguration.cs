@@ -25,6 +25,7 @@ public static class SiloConfiguration
     {
         var postgres = PostgresConnectionString(configuration);
         silo.Services.AddJowiShopDatabase(postgres);
+        silo.Services.AddSingleton<JowiShop.Grains.Catalog.CatalogCacheCounters>();
 
         silo.AddAdoNetGrainStorage(GrainStorage.Name, (OptionsBuilder<AdoNetGrainStorageOptions> options) =>
             options.Configure<Serializer>((o, serializer) =>

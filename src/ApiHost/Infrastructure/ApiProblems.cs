@@ -49,6 +49,9 @@ public sealed class FieldErrors
 
     public bool Any => _errors.Count > 0;
 
+    /// <summary>The number of messages so far (to tell whether a step added any).</summary>
+    public int Count => _errors.Values.Sum(v => v.Count);
+
     public FieldErrors Add(string field, string message)
     {
         if (!_errors.TryGetValue(field, out var list))

@@ -1,0 +1,36 @@
+namespace JowiShop.Grains.Abstractions.Catalog;
+
+/// <summary>A sellable variant of a product: what a till gets for a scan.</summary>
+[GenerateSerializer, Immutable, Alias("jowishop.Variant")]
+public sealed record Variant(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] Guid ProductId,
+    [property: Id(2)] string Name,
+    [property: Id(3)] string Sku,
+    [property: Id(4)] IReadOnlyList<string> Barcodes,
+    [property: Id(5)] decimal Price,
+    [property: Id(6)] decimal? Cost,
+    [property: Id(7)] VariantUnit Unit,
+    [property: Id(8)] bool Active,
+    [property: Id(9)] DateTimeOffset UpdatedAt);
+
+/// <summary>A product with its live variants.</summary>
+[GenerateSerializer, Immutable, Alias("jowishop.Product")]
+public sealed record Product(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string? Description,
+    [property: Id(3)] Guid? CategoryId,
+    [property: Id(4)] bool Active,
+    [property: Id(5)] IReadOnlyList<Variant> Variants,
+    [property: Id(6)] DateTimeOffset CreatedAt,
+    [property: Id(7)] DateTimeOffset UpdatedAt);
+
+/// <summary>The answer to a barcode scan: the variant and what the till shows of its product.</summary>
+[GenerateSerializer, Immutable, Alias("jowishop.ScannedVariant")]
+public sealed record ScannedVariant(
+    [property: Id(0)] Variant Variant,
+    [property: Id(1)] Guid ProductId,
+    [property: Id(2)] string ProductName,
+    [property: Id(3)] Guid? CategoryId,
+    [property: Id(4)] bool ProductActive);

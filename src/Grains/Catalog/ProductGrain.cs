@@ -1,0 +1,358 @@
+using JowiShop.Grains.Abstractions.Catalog;
+using Npgsql;
+
+namespace JowiShop.Grains.Catalog;
+
+/// <summary>
+/// A product and its variants and barcodes, loaded from PostgreSQL on activation and the only
+/// writer of those rows afterwards: each write commits first, then updates memory and the
+/// barcode directory, then answers. Reads and scans answer from memory.
+/// </summary>
+public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters counters) : Grain, IProductGrain
+{
+    private Guid _productId;
+    private Guid _tenantId;
+    private Product? _product; // null: no live product with this id in this tenant
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _productId = this.GetPrimaryKey(out var tenant);
+        _tenantId = Guid.Parse(tenant!);
+        _product = await LoadAsync(cancellationToken);
+        counters.ProductActivated();
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        counters.ProductDeactivated();
+        return Task.CompletedTask;
+    }
+
+    public Task<Product?> GetAsync() => Task.FromResult(_product);
+
+    public Task<ScannedVariant?> GetVariantAsync(Guid variantId)
+    {
+        var variant = _product?.Variants.FirstOrDefault(v => v.Id == variantId);
+        return Task.FromResult(variant is null
+            ? null
+            : new ScannedVariant(variant, _product!.Id, _product.Name, _product.CategoryId, _product.Active));
+    }
+
+    public async Task<CatalogWrite> CreateAsync(ProductDraft draft)
+    {
+        if (_product is not null)
+            return new CatalogWrite(CatalogOutcome.AlreadyExists, _product);
+
+        var now = DateTimeOffset.UtcNow;
+        var conflict = await WriteAsync(async (connection, tx) =>
+        {
+            if (draft.CategoryId is { } category && !await CategoryIsLiveAsync(connection, tx, category))
+                return new CatalogWrite(CatalogOutcome.CategoryNotFound);
+            await using var batch = new NpgsqlBatch(connection, tx);
+            batch.BatchCommands.Add(Command(
+                "INSERT INTO products (id, tenant_id, category_id, name, description, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                _productId, _tenantId, (object?)draft.CategoryId ?? DBNull.Value, draft.Name, (object?)draft.Description ?? DBNull.Value, draft.Active, now));
+            foreach (var variant in draft.Variants)
+                AddVariantCommands(batch, variant, now);
+            await batch.ExecuteNonQueryAsync();
+            return null;
+        }, draft.Variants.Select(v => v.Sku).ToArray(), draft.Variants.SelectMany(v => v.Barcodes).ToArray());
+        if (conflict is not null)
+            return conflict;
+
+        _product = new Product(_productId, draft.Name, draft.Description, draft.CategoryId, draft.Active,
+            draft.Variants.Select(v => ToVariant(v, now)).ToArray(), now, now);
+        foreach (var variant in draft.Variants)
+            await MapAsync(variant.Barcodes, variant.Id);
+        return new CatalogWrite(CatalogOutcome.Ok, _product);
+    }
+
+    public async Task<CatalogWrite> UpdateAsync(ProductPatch patch)
+    {
+        if (_product is null)
+            return new CatalogWrite(CatalogOutcome.NotFound);
+
+        var updated = _product with
+        {
+            Name = patch.Name ?? _product.Name,
+            Description = patch.ClearDescription ? null : patch.Description ?? _product.Description,
+            CategoryId = patch.ClearCategory ? null : patch.CategoryId ?? _product.CategoryId,
+            Active = patch.Active ?? _product.Active,
+            UpdatedAt = DateTimeOffset.UtcNow,
+        };
+        var conflict = await WriteAsync(async (connection, tx) =>
+        {
+            if (patch.CategoryId is { } category && !await CategoryIsLiveAsync(connection, tx, category))
+                return new CatalogWrite(CatalogOutcome.CategoryNotFound);
+            await using var cmd = new NpgsqlCommand(
+                "UPDATE products SET name = $3, description = $4, category_id = $5, active = $6, updated_at = $7 WHERE tenant_id = $1 AND id = $2",
+                connection, tx);
+            AddParameters(cmd.Parameters, _tenantId, _productId, updated.Name, (object?)updated.Description ?? DBNull.Value,
+                (object?)updated.CategoryId ?? DBNull.Value, updated.Active, updated.UpdatedAt);
+            await cmd.ExecuteNonQueryAsync();
+            return null;
+        });
+        if (conflict is not null)
+            return conflict;
+        _product = updated;
+        return new CatalogWrite(CatalogOutcome.Ok, _product);
+    }
+
+    public async Task<CatalogWrite> DeleteAsync()
+    {
+        if (_product is null)
+            return new CatalogWrite(CatalogOutcome.NotFound);
+
+        // Soft delete: receipts keep pointing at the rows; the barcodes become free for reuse.
+        await WriteAsync(async (connection, tx) =>
+        {
+            await using var batch = new NpgsqlBatch(connection, tx)
+            {
+                BatchCommands =
+                {
+                    Command("UPDATE variant_barcodes SET deleted_at = now() WHERE tenant_id = $1 AND deleted_at IS NULL AND variant_id IN (SELECT id FROM product_variants WHERE tenant_id = $1 AND product_id = $2)", _tenantId, _productId),
+                    Command("UPDATE product_variants SET deleted_at = now() WHERE tenant_id = $1 AND product_id = $2 AND deleted_at IS NULL", _tenantId, _productId),
+                    Command("UPDATE products SET deleted_at = now() WHERE tenant_id = $1 AND id = $2", _tenantId, _productId),
+                },
+            };
+            await batch.ExecuteNonQueryAsync();
+            return null;
+        });
+        var barcodes = _product.Variants.SelectMany(v => v.Barcodes).ToArray();
+        _product = null;
+        await UnmapAsync(barcodes);
+        return new CatalogWrite(CatalogOutcome.Ok);
+    }
+
+    public async Task<CatalogWrite> AddVariantAsync(VariantDraft draft)
+    {
+        if (_product is null)
+            return new CatalogWrite(CatalogOutcome.NotFound);
+        if (_product.Variants.Any(v => v.Id == draft.Id))
+            return new CatalogWrite(CatalogOutcome.AlreadyExists, _product);
+
+        var now = DateTimeOffset.UtcNow;
+        var conflict = await WriteAsync(async (connection, tx) =>
+        {
+            await using var batch = new NpgsqlBatch(connection, tx);
+            AddVariantCommands(batch, draft, now);
+            batch.BatchCommands.Add(Command("UPDATE products SET updated_at = $3 WHERE tenant_id = $1 AND id = $2", _tenantId, _productId, now));
+            await batch.ExecuteNonQueryAsync();
+            return null;
+        }, [draft.Sku], draft.Barcodes);
+        if (conflict is not null)
+            return conflict;
+        _product = _product with { Variants = [.. _product.Variants, ToVariant(draft, now)], UpdatedAt = now };
+        await MapAsync(draft.Barcodes, draft.Id);
+        return new CatalogWrite(CatalogOutcome.Ok, _product);
+    }
+
+    public async Task<CatalogWrite> UpdateVariantAsync(Guid variantId, VariantPatch patch)
+    {
+        var current = _product?.Variants.FirstOrDefault(v => v.Id == variantId);
+        if (current is null)
+            return new CatalogWrite(CatalogOutcome.NotFound);
+
+        var now = DateTimeOffset.UtcNow;
+        var updated = current with
+        {
+            Name = patch.Name ?? current.Name,
+            Sku = patch.Sku ?? current.Sku,
+            Barcodes = patch.Barcodes ?? current.Barcodes,
+            Price = patch.Price ?? current.Price,
+            Cost = patch.ClearCost ? null : patch.Cost ?? current.Cost,
+            Unit = patch.Unit ?? current.Unit,
+            Active = patch.Active ?? current.Active,
+            UpdatedAt = now,
+        };
+        var removed = current.Barcodes.Except(updated.Barcodes, StringComparer.Ordinal).ToArray();
+        var added = updated.Barcodes.Except(current.Barcodes, StringComparer.Ordinal).ToArray();
+
+        var conflict = await WriteAsync(async (connection, tx) =>
+        {
+            await using var batch = new NpgsqlBatch(connection, tx);
+            batch.BatchCommands.Add(Command(
+                "UPDATE product_variants SET name = $3, sku = $4, price = $5, cost = $6, unit = $7, active = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2",
+                _tenantId, variantId, updated.Name, updated.Sku, updated.Price, (object?)updated.Cost ?? DBNull.Value,
+                updated.Unit.ToSql(), updated.Active, now));
+            if (removed.Length > 0)
+                batch.BatchCommands.Add(Command(
+                    "UPDATE variant_barcodes SET deleted_at = now() WHERE tenant_id = $1 AND variant_id = $2 AND barcode = ANY($3) AND deleted_at IS NULL",
+                    _tenantId, variantId, removed));
+            foreach (var barcode in added)
+                batch.BatchCommands.Add(BarcodeInsert(variantId, barcode, now));
+            batch.BatchCommands.Add(Command("UPDATE products SET updated_at = $3 WHERE tenant_id = $1 AND id = $2", _tenantId, _productId, now));
+            await batch.ExecuteNonQueryAsync();
+            return null;
+        }, patch.Sku is null ? null : [patch.Sku], added);
+        if (conflict is not null)
+            return conflict;
+
+        _product = _product! with { Variants = _product.Variants.Select(v => v.Id == variantId ? updated : v).ToArray(), UpdatedAt = now };
+        await UnmapAsync(removed);
+        await MapAsync(added, variantId);
+        return new CatalogWrite(CatalogOutcome.Ok, _product);
+    }
+
+    public async Task<CatalogWrite> DeleteVariantAsync(Guid variantId)
+    {
+        var current = _product?.Variants.FirstOrDefault(v => v.Id == variantId);
+        if (current is null)
+            return new CatalogWrite(CatalogOutcome.NotFound);
+
+        var now = DateTimeOffset.UtcNow;
+        await WriteAsync(async (connection, tx) =>
+        {
+            await using var batch = new NpgsqlBatch(connection, tx)
+            {
+                BatchCommands =
+                {
+                    Command("UPDATE variant_barcodes SET deleted_at = $3 WHERE tenant_id = $1 AND variant_id = $2 AND deleted_at IS NULL", _tenantId, variantId, now),
+                    Command("UPDATE product_variants SET deleted_at = $3 WHERE tenant_id = $1 AND id = $2", _tenantId, variantId, now),
+                    Command("UPDATE products SET updated_at = $3 WHERE tenant_id = $1 AND id = $2", _tenantId, _productId, now),
+                },
+            };
+            await batch.ExecuteNonQueryAsync();
+            return null;
+        });
+        _product = _product! with { Variants = _product.Variants.Where(v => v.Id != variantId).ToArray(), UpdatedAt = now };
+        await UnmapAsync(current.Barcodes);
+        return new CatalogWrite(CatalogOutcome.Ok, _product);
+    }
+
+    /// <summary>
+    /// Runs a write in one transaction. A unique violation on SKU or barcode rolls it back and
+    /// becomes a conflict result naming the live variant that holds the value (looked up among
+    /// the <paramref name="skus"/> and <paramref name="barcodes"/> the write tried to take).
+    /// </summary>
+    private async Task<CatalogWrite?> WriteAsync(Func<NpgsqlConnection, NpgsqlTransaction, Task<CatalogWrite?>> write,
+        IReadOnlyCollection<string>? skus = null, IReadOnlyCollection<string>? barcodes = null)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        try
+        {
+            var refused = await write(connection, tx);
+            if (refused is not null)
+                return refused;
+            await tx.CommitAsync();
+            return null;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation
+            && e.ConstraintName is "ux_variants_tenant_sku" or "ux_barcodes_tenant_barcode")
+        {
+            await tx.RollbackAsync();
+            var isSku = e.ConstraintName == "ux_variants_tenant_sku";
+            var (holder, value) = await FindHolderAsync(isSku, isSku ? skus ?? [] : barcodes ?? []);
+            return new CatalogWrite(isSku ? CatalogOutcome.SkuTaken : CatalogOutcome.BarcodeTaken, null, value, holder);
+        }
+    }
+
+    private async Task<(Guid? Variant, string? Value)> FindHolderAsync(bool isSku, IReadOnlyCollection<string> values)
+    {
+        // The holder is a live variant of another product, or another variant of this one.
+        await using var cmd = db.CreateCommand(isSku
+            ? "SELECT id, sku FROM product_variants WHERE tenant_id = $1 AND sku = ANY($2) AND deleted_at IS NULL ORDER BY created_at LIMIT 1"
+            : "SELECT variant_id, barcode FROM variant_barcodes WHERE tenant_id = $1 AND barcode = ANY($2) AND deleted_at IS NULL ORDER BY created_at LIMIT 1");
+        AddParameters(cmd.Parameters, _tenantId, values.ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? (reader.GetGuid(0), reader.GetString(1)) : (null, values.FirstOrDefault());
+    }
+
+    private async Task<bool> CategoryIsLiveAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Guid categoryId)
+    {
+        await using var cmd = new NpgsqlCommand(
+            "SELECT EXISTS (SELECT 1 FROM categories WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL)", connection, tx);
+        AddParameters(cmd.Parameters, _tenantId, categoryId);
+        return (bool)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    private void AddVariantCommands(NpgsqlBatch batch, VariantDraft variant, DateTimeOffset now)
+    {
+        batch.BatchCommands.Add(Command(
+            "INSERT INTO product_variants (id, tenant_id, product_id, name, sku, price, cost, unit, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+            variant.Id, _tenantId, _productId, variant.Name, variant.Sku, variant.Price, (object?)variant.Cost ?? DBNull.Value,
+            variant.Unit.ToSql(), variant.Active, now));
+        foreach (var barcode in variant.Barcodes)
+            batch.BatchCommands.Add(BarcodeInsert(variant.Id, barcode, now));
+    }
+
+    private NpgsqlBatchCommand BarcodeInsert(Guid variantId, string barcode, DateTimeOffset now)
+    {
+        Barcodes.TryClassify(barcode, out var symbology, out _);
+        return Command("INSERT INTO variant_barcodes (tenant_id, variant_id, barcode, symbology, created_at) VALUES ($1, $2, $3, $4, $5)",
+            _tenantId, variantId, barcode, symbology.ToSql(), now);
+    }
+
+    private Variant ToVariant(VariantDraft d, DateTimeOffset now) =>
+        new(d.Id, _productId, d.Name, d.Sku, d.Barcodes, d.Price, d.Cost, d.Unit, d.Active, now);
+
+    private async Task MapAsync(IReadOnlyList<string> barcodes, Guid variantId)
+    {
+        foreach (var shard in barcodes.GroupBy(b => IBarcodeDirectoryGrain.Key(_tenantId, b)))
+            await GrainFactory.GetGrain<IBarcodeDirectoryGrain>(shard.Key).MapAsync(shard.ToArray(), new BarcodeTarget(_productId, variantId));
+    }
+
+    private async Task UnmapAsync(IReadOnlyList<string> barcodes)
+    {
+        foreach (var shard in barcodes.GroupBy(b => IBarcodeDirectoryGrain.Key(_tenantId, b)))
+            await GrainFactory.GetGrain<IBarcodeDirectoryGrain>(shard.Key).UnmapAsync(shard.ToArray());
+    }
+
+    private async Task<Product?> LoadAsync(CancellationToken ct)
+    {
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(Command(
+            "SELECT name, description, category_id, active, created_at, updated_at FROM products WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+            _tenantId, _productId));
+        batch.BatchCommands.Add(Command(
+            "SELECT id, name, sku, price, cost, unit, active, updated_at FROM product_variants WHERE tenant_id = $1 AND product_id = $2 AND deleted_at IS NULL ORDER BY created_at, id",
+            _tenantId, _productId));
+        batch.BatchCommands.Add(Command(
+            """
+            SELECT b.variant_id, b.barcode FROM variant_barcodes b
+            JOIN product_variants v ON v.id = b.variant_id
+            WHERE b.tenant_id = $1 AND v.tenant_id = $1 AND v.product_id = $2 AND v.deleted_at IS NULL AND b.deleted_at IS NULL
+            ORDER BY b.created_at, b.barcode
+            """, _tenantId, _productId));
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+            return null;
+        var (name, description, category, active, created, updated) = (reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1),
+            reader.IsDBNull(2) ? (Guid?)null : reader.GetGuid(2), reader.GetBoolean(3),
+            reader.GetFieldValue<DateTimeOffset>(4), reader.GetFieldValue<DateTimeOffset>(5));
+
+        await reader.NextResultAsync(ct);
+        var variants = new List<Variant>();
+        while (await reader.ReadAsync(ct))
+            variants.Add(new Variant(reader.GetGuid(0), _productId, reader.GetString(1), reader.GetString(2), [],
+                reader.GetDecimal(3), reader.IsDBNull(4) ? null : reader.GetDecimal(4), VariantUnits.FromSql(reader.GetString(5)),
+                reader.GetBoolean(6), reader.GetFieldValue<DateTimeOffset>(7)));
+
+        await reader.NextResultAsync(ct);
+        var barcodes = new Dictionary<Guid, List<string>>();
+        while (await reader.ReadAsync(ct))
+        {
+            var variantId = reader.GetGuid(0);
+            if (!barcodes.TryGetValue(variantId, out var list))
+                barcodes[variantId] = list = [];
+            list.Add(reader.GetString(1));
+        }
+
+        return new Product(_productId, name, description, category, active,
+            variants.Select(v => v with { Barcodes = barcodes.GetValueOrDefault(v.Id) ?? [] }).ToArray(), created, updated);
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        AddParameters(command.Parameters, values);
+        return command;
+    }
+
+    private static void AddParameters(NpgsqlParameterCollection parameters, params object[] values)
+    {
+        foreach (var value in values)
+            parameters.Add(new NpgsqlParameter { Value = value });
+    }
+}

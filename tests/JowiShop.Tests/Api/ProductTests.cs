@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using JowiShop.ApiHost.Features.Health;
 using JowiShop.ApiHost.Features.Products;
 using JowiShop.Grains.Abstractions;
 using JowiShop.Grains.Abstractions.Catalog;
@@ -220,5 +221,30 @@ public sealed class ProductTests(ApiFixture api) : IClassFixture<ApiFixture>
         await (await client.GetAsync($"/api/v1/products/by-barcode/{ean}?storeId={otherRegistration.StoreId}"))
             .AssertProblemAsync(HttpStatusCode.NotFound, "store.not_found");
         _ = other;
+    }
+}
+
+public sealed class CacheHealthTests(ApiFixture api) : IClassFixture<ApiFixture>
+{
+    [Fact]
+    public async Task Cache_health_counts_misses_hits_and_active_product_grains()
+    {
+        var (client, _) = await api.Factory.RegisterAsync();
+        var ean = TestCatalog.Ean13();
+        var product = await TestCatalog.CreateProductAsync(client, "Cached", TestCatalog.Variant(ean));
+        var anonymous = api.Factory.CreateClient();
+        var before = await (await anonymous.GetAsync("/api/v1/health/cache")).ReadAsync<CacheStateResponse>();
+
+        var unknown = TestCatalog.Ean13();
+        await client.GetAsync($"/api/v1/products/by-barcode/{unknown}"); // miss: read from PostgreSQL
+        await client.GetAsync($"/api/v1/products/by-barcode/{unknown}"); // known unknown: no query
+        (await client.GetAsync($"/api/v1/products/by-barcode/{ean}")).EnsureSuccessStatusCode(); // mapped at creation: hit
+
+        var after = await (await anonymous.GetAsync("/api/v1/health/cache")).ReadAsync<CacheStateResponse>();
+        Assert.True(after.Misses >= before.Misses + 1, $"misses {before.Misses} -> {after.Misses}");
+        Assert.True(after.UnknownHits >= before.UnknownHits + 1, $"unknown hits {before.UnknownHits} -> {after.UnknownHits}");
+        Assert.True(after.Hits >= before.Hits + 1, $"hits {before.Hits} -> {after.Hits}");
+        Assert.True(after.ActiveProductGrains >= 1);
+        _ = product;
     }
 }

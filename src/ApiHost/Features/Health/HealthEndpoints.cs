@@ -1,5 +1,8 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using JowiShop.Grains.Catalog;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Orleans.Runtime;
 
 namespace JowiShop.ApiHost.Features.Health;
 
@@ -30,7 +33,20 @@ public static class HealthEndpoints
                 [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
             },
         });
+        group.MapGet("/cache", CacheState)
+            .WithSummary("The barcode cache: active product grains in the cluster, and this silo's hits, misses and evictions.");
         return api;
+    }
+
+    private static async Task<Ok<CacheStateResponse>> CacheState(IGrainFactory grains, IServiceProvider services)
+    {
+        // Activation counts are cluster-wide; the counters belong to the silo co-hosted here (none in client topology).
+        var statistics = await grains.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics();
+        long Active(string grainClass) => statistics.Where(s => s.GrainType.EndsWith(grainClass, StringComparison.Ordinal)).Sum(s => (long)s.ActivationCount);
+        var counters = services.GetService<CatalogCacheCounters>();
+        return TypedResults.Ok(new CacheStateResponse(
+            Active(nameof(ProductGrain)), Active(nameof(BarcodeDirectoryGrain)),
+            counters?.Hits, counters?.Misses, counters?.UnknownHits, counters?.Evictions, counters?.ActiveProductGrains));
     }
 
     private static Task WriteReadiness(HttpContext context, HealthReport report) =>
@@ -49,3 +65,12 @@ public static class HealthEndpoints
 }
 
 public sealed record HealthStatusResponse(string Status);
+
+/// <summary>
+/// The cache layer's state. Hits: scans resolved from memory; misses: resolutions read from
+/// PostgreSQL; unknownHits: scans of barcodes already known not to exist; evictions: product grains
+/// deactivated when idle plus unknown-barcode entries dropped from the bounded set.
+/// </summary>
+public sealed record CacheStateResponse(
+    long ActiveProductGrains, long ActiveBarcodeDirectoryGrains,
+    long? Hits, long? Misses, long? UnknownHits, long? Evictions, long? ProductGrainsOnThisSilo);

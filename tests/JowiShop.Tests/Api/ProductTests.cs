@@ -244,7 +244,7 @@ public sealed class CacheHealthTests(ApiFixture api) : IClassFixture<ApiFixture>
         Assert.True(after.Misses >= before.Misses + 1, $"misses {before.Misses} -> {after.Misses}");
         Assert.True(after.UnknownHits >= before.UnknownHits + 1, $"unknown hits {before.UnknownHits} -> {after.UnknownHits}");
         Assert.True(after.Hits >= before.Hits + 1, $"hits {before.Hits} -> {after.Hits}");
-        Assert.True(after.ActiveProductGrains >= 1);
+        Assert.True(after.ActiveProductGrains >= 1, $"active product grains: {after.ActiveProductGrains}");
         _ = product;
     }
 }

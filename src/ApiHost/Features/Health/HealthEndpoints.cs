@@ -42,7 +42,7 @@ public static class HealthEndpoints
     {
         // Activation counts are cluster-wide; the counters belong to the silo co-hosted here (none in client topology).
         var statistics = await grains.GetGrain<IManagementGrain>(0).GetSimpleGrainStatistics();
-        long Active(string grainClass) => statistics.Where(s => s.GrainType.EndsWith(grainClass, StringComparison.Ordinal)).Sum(s => (long)s.ActivationCount);
+        long Active(string grainClass) => statistics.Where(s => s.GrainType.Contains(grainClass, StringComparison.Ordinal)).Sum(s => (long)s.ActivationCount);
         var counters = services.GetService<CatalogCacheCounters>();
         return TypedResults.Ok(new CacheStateResponse(
             Active(nameof(ProductGrain)), Active(nameof(BarcodeDirectoryGrain)),

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using JowiShop.ApiHost.Features.Auth;
 using JowiShop.ApiHost.Features.Health;
 using JowiShop.ApiHost.Features.Products;
+using JowiShop.ApiHost.Features.Receipts;
 using JowiShop.ApiHost.Features.Stores;
 using JowiShop.ApiHost.Features.Tenant;
 using JowiShop.ApiHost.Infrastructure;
@@ -52,6 +53,7 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<AccessTokenIssuer>();
 builder.Services.AddSingleton<Accounts>();
 builder.Services.AddSingleton<ProductQueries>();
+builder.Services.AddSingleton<VariantProducts>();
 builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
 {
     o.MapInboundClaims = false;
@@ -112,6 +114,7 @@ api.MapAuthEndpoints();
 api.MapTenantEndpoints();
 api.MapStoreEndpoints();
 api.MapProductEndpoints();
+api.MapReceiptEndpoints();
 
 app.Run();
 

@@ -1,0 +1,176 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text.Json;
+using JowiShop.ApiHost.Infrastructure;
+using JowiShop.Grains.Abstractions;
+using JowiShop.Grains.Abstractions.Catalog;
+using JowiShop.Grains.Abstractions.Sales;
+using JowiShop.Grains.Sales;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace JowiShop.ApiHost.Features.Receipts;
+
+public sealed record ReceiptItemRequest(Guid? VariantId, decimal? Quantity, decimal? UnitPrice, decimal? Discount);
+
+public sealed record PaymentRequest(PaymentMethod? Method, decimal? Amount);
+
+public sealed record ReceiptRequest(
+    Guid? Id, Guid? StoreId, Guid? TerminalId, Guid? CustomerId,
+    IReadOnlyList<ReceiptItemRequest>? Items, IReadOnlyList<PaymentRequest>? Payments, string? Note);
+
+public static class ReceiptEndpoints
+{
+    public const int MaxLines = 500;
+    public const int MaxPayments = 20;
+    public const decimal MaxQuantity = 10_000m;
+    public const int MaxNoteLength = 500;
+
+    public static RouteGroupBuilder MapReceiptEndpoints(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/receipts").WithTags("Receipts").RequireAuthorization(Policies.Staff);
+        group.MapPost("/", CreateReceipt)
+            .WithSummary("Ring up a sale: numbered, taken out of stock and committed before the 201. The id is the idempotency key.");
+        group.MapGet("/{id:guid}", GetReceipt).WithSummary("One receipt with its lines and payments.");
+        return api;
+    }
+
+    private static async Task<Results<Created<Receipt>, ValidationProblem, ProblemHttpResult>> CreateReceipt(
+        ReceiptRequest request, ClaimsPrincipal user, IGrainFactory grains, VariantProducts variantProducts,
+        NpgsqlDataSource db, HttpContext http, CancellationToken ct)
+    {
+        var errors = Validate(request);
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
+        var isManager = user.IsInRole(Roles.Owner) || user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Manager);
+        if (!isManager && request.Items!.Any(i => i.UnitPrice is not null))
+            return ApiProblems.Problem(StatusCodes.Status403Forbidden, "receipt.price_override_forbidden", "Forbidden",
+                "Only managers, admins and owners may override unitPrice; cashiers sell at catalog prices.");
+
+        var tenantId = user.GetTenantId();
+        var storeId = request.StoreId!.Value;
+        if (await grains.GetGrain<ITenantGrain>(tenantId).GetStoreAsync(storeId) is null)
+            return ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.");
+        var (terminalInStore, customerExists) = await CheckTerminalAndCustomerAsync(db, tenantId, storeId, request.TerminalId!.Value, request.CustomerId, ct);
+        if (!terminalInStore)
+            return ApiProblems.Validation(new FieldErrors().Add("terminalId", $"terminal {request.TerminalId} is not a terminal of store {storeId}"));
+        if (!customerExists)
+            return ApiProblems.Validation(new FieldErrors().Add("customerId", $"customer {request.CustomerId} does not exist"));
+
+        // Catalog prices and costs from the product grains (memory), one call per distinct variant, in parallel.
+        var variantIds = request.Items!.Select(i => i.VariantId!.Value).Distinct().ToArray();
+        var products = await variantProducts.ResolveAsync(tenantId, variantIds, ct);
+        var scanned = await Task.WhenAll(variantIds.Select(async v => products.TryGetValue(v, out var p)
+            ? await grains.GetGrain<IProductGrain>(p, tenantId.ToString()).GetVariantAsync(v)
+            : null));
+        var catalog = scanned.Where(s => s is not null).ToDictionary(s => s!.Variant.Id, s => s!);
+
+        var lines = new List<SaleLine>(request.Items!.Count);
+        for (var i = 0; i < request.Items.Count; i++)
+        {
+            var item = request.Items[i];
+            if (!catalog.TryGetValue(item.VariantId!.Value, out var variant))
+            {
+                errors.Add($"items[{i}].variantId", $"variant {item.VariantId} does not exist or was deleted");
+                continue;
+            }
+            if (!variant.Variant.Active || !variant.ProductActive)
+                errors.Add($"items[{i}].variantId", $"variant {item.VariantId} is not for sale (inactive)");
+            var unitPrice = item.UnitPrice ?? variant.Variant.Price;
+            var discount = item.Discount ?? 0m;
+            errors.Require(discount <= ReceiptMath.Line(item.Quantity!.Value, unitPrice, 0).Gross, $"items[{i}].discount",
+                "may not exceed the line's price times quantity");
+            lines.Add(new SaleLine(variant.Variant.Id, item.Quantity.Value, unitPrice, discount, variant.Variant.Cost));
+        }
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
+
+        var payments = request.Payments!.Select(p => new Payment(p.Method!.Value, p.Amount!.Value)).ToArray();
+        var (_, _, total) = ReceiptMath.Totals(lines);
+        if (ReceiptMath.Change(total, payments, out var paymentProblem) is null)
+            return ApiProblems.Validation(new FieldErrors().Add("payments", paymentProblem!));
+
+        var id = request.Id ?? Guid.CreateVersion7();
+        var sale = new SaleCommand(id, request.TerminalId!.Value, user.GetUserId(), request.CustomerId, lines, payments,
+            request.Note, RequestHash(request));
+        var result = await grains.GetGrain<IStoreGrain>(storeId, tenantId.ToString()).SellAsync(sale);
+        switch (result.Outcome)
+        {
+            case SaleOutcome.Created or SaleOutcome.Replayed:
+                return TypedResults.Created($"/api/v1/receipts/{id}", result.Receipt!);
+            case SaleOutcome.IdConflict:
+                return ApiProblems.Conflict("receipt.id_conflict", result.Detail!);
+            case SaleOutcome.InsufficientStock:
+                return TypedResults.Problem(detail: result.Detail, statusCode: StatusCodes.Status409Conflict, title: "Conflict",
+                    extensions: new Dictionary<string, object?> { ["code"] = "stock.insufficient", ["variantId"] = result.VariantId });
+            case SaleOutcome.StoreNotFound:
+                return ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.");
+            default:
+                http.Response.Headers.RetryAfter = "1";
+                return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "service.unavailable", "Service unavailable",
+                    result.Detail ?? "The sale could not be committed; nothing was recorded. Retry with the same id.");
+        }
+    }
+
+    private static async Task<Results<Ok<Receipt>, ProblemHttpResult>> GetReceipt(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    {
+        var found = await ReceiptRows.LoadAsync(db, user.GetTenantId(), [id], ct);
+        return found.TryGetValue(id, out var stored)
+            ? TypedResults.Ok(stored.Receipt)
+            : ApiProblems.NotFound("receipt.not_found", $"Receipt {id} does not exist.");
+    }
+
+    private static FieldErrors Validate(ReceiptRequest request)
+    {
+        var errors = new FieldErrors()
+            .Require(request.StoreId is not null, "storeId", "is required")
+            .Require(request.TerminalId is not null, "terminalId", "is required")
+            .Require(request.Items is { Count: >= 1 and <= MaxLines }, "items", $"must hold 1 to {MaxLines} lines")
+            .Require(request.Payments is { Count: >= 1 and <= MaxPayments }, "payments", $"must hold 1 to {MaxPayments} payments")
+            .Require(request.Note is null || request.Note.Length <= MaxNoteLength, "note", $"must be at most {MaxNoteLength} characters")
+            .Require(request.Id != Guid.Empty, "id", "must be a UUID other than all zeros");
+        for (var i = 0; i < (request.Items?.Count ?? 0) && i < MaxLines; i++)
+        {
+            var item = request.Items![i];
+            if (item is null)
+            {
+                errors.Add($"items[{i}]", "is required");
+                continue;
+            }
+            errors.Require(item.VariantId is not null, $"items[{i}].variantId", "is required")
+                .Require(item.Quantity is > 0m and <= MaxQuantity && decimal.Round(item.Quantity.Value, 3) == item.Quantity,
+                    $"items[{i}].quantity", $"must be more than 0 and at most {MaxQuantity}, with at most 3 decimals")
+                .Require(item.UnitPrice is null || Amounts.IsMoney(item.UnitPrice.Value), $"items[{i}].unitPrice", Amounts.MoneyRule)
+                .Require(item.Discount is null || Amounts.IsMoney(item.Discount.Value), $"items[{i}].discount", Amounts.MoneyRule);
+        }
+        for (var i = 0; i < (request.Payments?.Count ?? 0) && i < MaxPayments; i++)
+        {
+            var payment = request.Payments![i];
+            errors.Require(payment?.Method is not null, $"payments[{i}].method", "must be cash, card, transfer or other")
+                .Require(payment?.Amount is > 0m && Amounts.IsMoney(payment.Amount.Value), $"payments[{i}].amount",
+                    "must be more than 0 with at most 2 decimals");
+        }
+        return errors;
+    }
+
+    private static async Task<(bool TerminalInStore, bool CustomerExists)> CheckTerminalAndCustomerAsync(
+        NpgsqlDataSource db, Guid tenantId, Guid storeId, Guid terminalId, Guid? customerId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            """
+            SELECT EXISTS (SELECT 1 FROM terminals WHERE tenant_id = $1 AND id = $2 AND store_id = $3 AND deleted_at IS NULL),
+                   $4::uuid IS NULL OR EXISTS (SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $4 AND deleted_at IS NULL)
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = terminalId });
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = storeId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)customerId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        return (reader.GetBoolean(0), reader.GetBoolean(1));
+    }
+
+    /// <summary>SHA-256 of the request body without its id: what a replay of the id must match.</summary>
+    private static byte[] RequestHash(ReceiptRequest request) =>
+        SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request with { Id = null }));
+}

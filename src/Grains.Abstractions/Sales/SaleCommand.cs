@@ -1,0 +1,47 @@
+namespace JowiShop.Grains.Abstractions.Sales;
+
+/// <summary>A priced line the API has validated: the catalog price (or a manager's override) and the line discount.</summary>
+[GenerateSerializer, Immutable, Alias("jowishop.SaleLine")]
+public sealed record SaleLine(
+    [property: Id(0)] Guid VariantId,
+    [property: Id(1)] decimal Quantity,
+    [property: Id(2)] decimal UnitPrice,
+    [property: Id(3)] decimal Discount,
+    [property: Id(4)] decimal? CatalogCost);
+
+/// <summary>
+/// A sale for the store grain to number, take out of stock and commit. <see cref="RequestHash"/>
+/// identifies the request body, so that a replay of the same <see cref="Id"/> with another body is refused.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("jowishop.SaleCommand")]
+public sealed record SaleCommand(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] Guid TerminalId,
+    [property: Id(2)] Guid CashierId,
+    [property: Id(3)] Guid? CustomerId,
+    [property: Id(4)] IReadOnlyList<SaleLine> Lines,
+    [property: Id(5)] IReadOnlyList<Payment> Payments,
+    [property: Id(6)] string? Note,
+    [property: Id(7)] byte[] RequestHash);
+
+public enum SaleOutcome
+{
+    /// <summary>Committed now: answer 201.</summary>
+    Created,
+    /// <summary>The same id and body were committed before: answer the original receipt again.</summary>
+    Replayed,
+    /// <summary>The id was used with another body: 409.</summary>
+    IdConflict,
+    StoreNotFound,
+    /// <summary>The store refuses negative stock and a line takes more than is on hand: 409.</summary>
+    InsufficientStock,
+    /// <summary>The commit failed (database unreachable, or this activation was fenced off): 503, nothing consumed.</summary>
+    Unavailable,
+}
+
+[GenerateSerializer, Immutable, Alias("jowishop.SaleResult")]
+public sealed record SaleResult(
+    [property: Id(0)] SaleOutcome Outcome,
+    [property: Id(1)] Receipt? Receipt = null,
+    [property: Id(2)] string? Detail = null,
+    [property: Id(3)] Guid? VariantId = null);

@@ -1,0 +1,51 @@
+namespace JowiShop.Grains.Sales;
+
+/// <summary>A store's stock of one variant: its level and its open batches, oldest first.</summary>
+public sealed class StockState
+{
+    public decimal Quantity { get; set; }
+    /// <summary>Cost of the most recent batch: the cost of selling beyond what is on hand.</summary>
+    public decimal? LastUnitCost { get; set; }
+    public List<StockBatch> Batches { get; init; } = [];
+
+    public StockState Clone() => new()
+    {
+        Quantity = Quantity,
+        LastUnitCost = LastUnitCost,
+        Batches = Batches.Select(b => new StockBatch(b.Id, b.UnitCost) { Remaining = b.Remaining }).ToList(),
+    };
+
+    /// <summary>
+    /// Takes a quantity out, oldest batches first; what no batch covers is costed at the last
+    /// known cost (or the catalog cost). Returns the cost of goods and the batches touched.
+    /// </summary>
+    public decimal Take(decimal quantity, decimal? catalogCost, List<StockBatch> touched)
+    {
+        decimal cost = 0, left = quantity;
+        foreach (var batch in Batches)
+        {
+            if (left == 0)
+                break;
+            if (batch.Remaining == 0)
+                continue;
+            var take = Math.Min(batch.Remaining, left);
+            batch.Remaining -= take;
+            left -= take;
+            cost += take * batch.UnitCost;
+            if (!touched.Contains(batch))
+                touched.Add(batch);
+        }
+        if (left > 0)
+            cost += left * (LastUnitCost ?? catalogCost ?? 0m);
+        Quantity -= quantity;
+        return decimal.Round(cost, 4, MidpointRounding.AwayFromZero);
+    }
+}
+
+/// <summary>A received lot: what is left of it and what each unit cost.</summary>
+public sealed class StockBatch(Guid id, decimal unitCost)
+{
+    public Guid Id { get; } = id;
+    public decimal UnitCost { get; } = unitCost;
+    public decimal Remaining { get; set; }
+}

@@ -9,6 +9,7 @@
 #   services.sh pg-kill DIR             stop it abruptly (immediate shutdown: crash semantics)
 #   services.sh redis-start DIR PORT    start Redis with AOF persistence in DIR on 127.0.0.1:PORT
 #   services.sh redis-stop DIR          stop it
+#   services.sh watch PID DIR...        in the background, stop the services in DIRs when PID exits
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -75,7 +76,24 @@ case "$cmd" in
     ;;
   redis-stop)
     dir=$1
-    if [ -f "$dir/redis.pid" ]; then kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; rm -f "$dir/redis.pid"; fi
+    if [ -f "$dir/redis.pid" ]; then
+      pid=$(cat "$dir/redis.pid")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      rm -f "$dir/redis.pid"
+    fi
+    ;;
+  watch)
+    # Tests may be killed without running their clean-up; this outlives them and cleans up after.
+    owner=$1; shift
+    self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+    (
+      while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+      for dir in "$@"; do
+        [ -f "$dir/redis.pid" ] && "$self" redis-stop "$dir"
+        [ -f "$dir/postmaster.pid" ] && "$self" pg-stop "$dir"
+      done
+    ) </dev/null >/dev/null 2>&1 &
     ;;
   *)
     sed -n '2,12p' "$0" >&2; exit 2 ;;

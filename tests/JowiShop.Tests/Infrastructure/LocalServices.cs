@@ -75,6 +75,7 @@ public static class LocalServices
         Environment.SetEnvironmentVariable("PG_EXTRA_OPTS", "-c fsync=off -c full_page_writes=off");
         Script("pg-start", Path.Combine(root, "pg"), servers.PostgresPort.ToString());
         Script("redis-start", Path.Combine(root, "redis"), servers.RedisPort.ToString());
+        Script("watch", Environment.ProcessId.ToString(), Path.Combine(root, "redis"), Path.Combine(root, "pg"));
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(servers);
         return servers;
     });
@@ -83,8 +84,8 @@ public static class LocalServices
     {
         try
         {
-            Script("pg-stop", Path.Combine(servers.Root, "pg"));
             Script("redis-stop", Path.Combine(servers.Root, "redis"));
+            Script("pg-stop", Path.Combine(servers.Root, "pg"));
             Directory.Delete(servers.Root, recursive: true);
         }
         catch (Exception e)

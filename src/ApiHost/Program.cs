@@ -54,6 +54,7 @@ builder.Services.AddSingleton<AccessTokenIssuer>();
 builder.Services.AddSingleton<Accounts>();
 builder.Services.AddSingleton<ProductQueries>();
 builder.Services.AddSingleton<VariantProducts>();
+builder.Services.AddSingleton<ReceiptQueries>();
 builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
 {
     o.MapInboundClaims = false;
@@ -115,6 +116,7 @@ api.MapTenantEndpoints();
 api.MapStoreEndpoints();
 api.MapProductEndpoints();
 api.MapReceiptEndpoints();
+api.MapInventoryEndpoints();
 
 app.Run();
 

@@ -9,6 +9,16 @@ public interface IStoreGrain : IGrainWithGuidCompoundKey
 {
     Task<SaleResult> SellAsync(SaleCommand sale);
 
-    [Orleans.Concurrency.ReadOnly]
-    Task<decimal?> GetStockLevelAsync(Guid variantId);
+    /// <summary>A refund of lines of one of this store's receipts: its own RF- sequence, restocked at the original cost.</summary>
+    Task<SaleResult> RefundAsync(RefundCommand refund);
+
+    Task<StockResult> ReceiveAsync(StockReceiving receiving);
+
+    Task<StockResult> AdjustAsync(StockAdjustment adjustment);
+
+    /// <summary>Sending side of a transfer: takes the lines out FIFO and returns the lots with their costs.</summary>
+    Task<StockResult> SendTransferAsync(Guid transferId, Guid toStoreId, IReadOnlyList<TransferLine> lines);
+
+    /// <summary>Receiving side of a transfer: the lots become batches at the sender's costs. Idempotent by transfer id.</summary>
+    Task<StockResult> ReceiveTransferAsync(Guid transferId, Guid fromStoreId, IReadOnlyList<TransferredLot> lots);
 }

@@ -35,6 +35,10 @@ public enum SaleOutcome
     StoreNotFound,
     /// <summary>The store refuses negative stock and a line takes more than is on hand: 409.</summary>
     InsufficientStock,
+    /// <summary>A refund would return more of a variant than the sale held, over all its refunds: 409.</summary>
+    RefundExceedsSale,
+    /// <summary>The request does not fit the data it refers to (e.g. refund payments that do not add up): 400.</summary>
+    Invalid,
     /// <summary>The commit failed (database unreachable, or this activation was fenced off): 503, nothing consumed.</summary>
     Unavailable,
 }

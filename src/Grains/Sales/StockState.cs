@@ -19,7 +19,7 @@ public sealed class StockState
     /// Takes a quantity out, oldest batches first; what no batch covers is costed at the last
     /// known cost (or the catalog cost). Returns the cost of goods and the batches touched.
     /// </summary>
-    public decimal Take(decimal quantity, decimal? catalogCost, List<StockBatch> touched)
+    public decimal Take(decimal quantity, decimal? catalogCost, List<StockBatch> touched, Action<decimal, decimal>? lot = null)
     {
         decimal cost = 0, left = quantity;
         foreach (var batch in Batches)
@@ -32,11 +32,16 @@ public sealed class StockState
             batch.Remaining -= take;
             left -= take;
             cost += take * batch.UnitCost;
+            lot?.Invoke(take, batch.UnitCost);
             if (!touched.Contains(batch))
                 touched.Add(batch);
         }
         if (left > 0)
-            cost += left * (LastUnitCost ?? catalogCost ?? 0m);
+        {
+            var unitCost = LastUnitCost ?? catalogCost ?? 0m;
+            cost += left * unitCost;
+            lot?.Invoke(left, unitCost);
+        }
         Quantity -= quantity;
         return decimal.Round(cost, 4, MidpointRounding.AwayFromZero);
     }

@@ -19,6 +19,10 @@ public sealed record ReceiptRequest(
     Guid? Id, Guid? StoreId, Guid? TerminalId, Guid? CustomerId,
     IReadOnlyList<ReceiptItemRequest>? Items, IReadOnlyList<PaymentRequest>? Payments, string? Note);
 
+public sealed record RefundItemRequest(Guid? VariantId, decimal? Quantity);
+
+public sealed record RefundRequest(Guid? Id, Guid? TerminalId, IReadOnlyList<RefundItemRequest>? Items, IReadOnlyList<PaymentRequest>? Payments);
+
 public static class ReceiptEndpoints
 {
     public const int MaxLines = 500;
@@ -32,6 +36,13 @@ public static class ReceiptEndpoints
         group.MapPost("/", CreateReceipt)
             .WithSummary("Ring up a sale: numbered, taken out of stock and committed before the 201. The id is the idempotency key.");
         group.MapGet("/{id:guid}", GetReceipt).WithSummary("One receipt with its lines and payments.");
+        group.MapGet("/", ListReceipts).WithSummary("Receipts and refunds, newest first; filters: storeId, from, to (UTC), customerId, terminalId.");
+        group.MapPost("/{id:guid}/refunds", Refund).RequireAuthorization(Policies.Manager)
+            .WithSummary("Refund lines of a sale: its own RF- number, restocked at the original cost; never more than was sold.");
+        api.MapGet("/stores/{storeId:guid}/receipts/by-number/{number}", ByNumber).WithTags("Receipts").RequireAuthorization(Policies.Staff)
+            .WithSummary("A store's receipt by its number.");
+        api.MapGet("/stores/{storeId:guid}/reports/daily", Daily).WithTags("Receipts").RequireAuthorization(Policies.Manager)
+            .WithSummary("The store's business day: counts, gross, discounts, refunds, net, payment methods, cost of goods, gross margin.");
         return api;
     }
 
@@ -118,6 +129,91 @@ public static class ReceiptEndpoints
         return found.TryGetValue(id, out var stored)
             ? TypedResults.Ok(stored.Receipt)
             : ApiProblems.NotFound("receipt.not_found", $"Receipt {id} does not exist.");
+    }
+
+    private static async Task<Results<Ok<ListPage<ReceiptSummary>>, ValidationProblem>> ListReceipts(
+        Guid? storeId, DateTimeOffset? from, DateTimeOffset? to, Guid? customerId, Guid? terminalId, int? page, int? limit,
+        ClaimsPrincipal user, ReceiptQueries receipts, CancellationToken ct)
+    {
+        Paging.TryCreate(page, limit, out var request, out var errors);
+        errors.Require(from is null || to is null || from < to, "to", "must be after from");
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
+        return TypedResults.Ok(await receipts.ListAsync(user.GetTenantId(), request, storeId, from, to, customerId, terminalId, ct));
+    }
+
+    private static async Task<Results<Ok<Receipt>, ProblemHttpResult>> ByNumber(Guid storeId, string number, ClaimsPrincipal user,
+        ReceiptQueries receipts, CancellationToken ct)
+    {
+        var receipt = number.Length <= 40 ? await receipts.ByNumberAsync(user.GetTenantId(), storeId, number, ct) : null;
+        return receipt is null
+            ? ApiProblems.NotFound("receipt.not_found", $"Store {storeId} has no receipt {number}.")
+            : TypedResults.Ok(receipt);
+    }
+
+    private static async Task<Results<Ok<DailyReport>, ValidationProblem, ProblemHttpResult>> Daily(Guid storeId, DateOnly? date, ClaimsPrincipal user,
+        IGrainFactory grains, ReceiptQueries receipts, CancellationToken ct)
+    {
+        var tenantId = user.GetTenantId();
+        var store = await grains.GetGrain<ITenantGrain>(tenantId).GetStoreAsync(storeId);
+        if (store is null)
+            return ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.");
+        if (date is null)
+        {
+            var settings = await grains.GetGrain<ITenantGrain>(tenantId).GetSettingsAsync();
+            var zone = TimeZoneInfo.TryFindSystemTimeZoneById(store.TimeZone ?? settings.TimeZone, out var tz) ? tz : TimeZoneInfo.Utc;
+            date = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, zone).DateTime);
+        }
+        return TypedResults.Ok(await receipts.DailyAsync(tenantId, storeId, date.Value, ct));
+    }
+
+    private static async Task<Results<Created<Receipt>, ValidationProblem, ProblemHttpResult>> Refund(
+        Guid id, RefundRequest request, ClaimsPrincipal user, IGrainFactory grains, ReceiptQueries receipts, HttpContext http, CancellationToken ct)
+    {
+        var errors = new FieldErrors()
+            .Require(request.Items is { Count: >= 1 and <= MaxLines }, "items", $"must hold 1 to {MaxLines} lines")
+            .Require(request.Payments is null || request.Payments.Count <= MaxPayments, "payments", $"must hold at most {MaxPayments} payments")
+            .Require(request.Id != Guid.Empty, "id", "must be a UUID other than all zeros");
+        for (var i = 0; i < (request.Items?.Count ?? 0) && i < MaxLines; i++)
+            errors.Require(request.Items![i]?.VariantId is not null, $"items[{i}].variantId", "is required")
+                .Require(request.Items[i]?.Quantity is > 0m and <= MaxQuantity && decimal.Round(request.Items[i].Quantity!.Value, 3) == request.Items[i].Quantity,
+                    $"items[{i}].quantity", $"must be more than 0 and at most {MaxQuantity}, with at most 3 decimals");
+        for (var i = 0; i < (request.Payments?.Count ?? 0); i++)
+            errors.Require(request.Payments![i]?.Method is not null, $"payments[{i}].method", "must be cash, card, transfer or other")
+                .Require(request.Payments[i]?.Amount is > 0m && Amounts.IsMoney(request.Payments[i].Amount!.Value), $"payments[{i}].amount",
+                    "must be more than 0 with at most 2 decimals");
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
+
+        var tenantId = user.GetTenantId();
+        var storeId = await receipts.StoreOfAsync(tenantId, id, ct);
+        if (storeId is null)
+            return ApiProblems.NotFound("receipt.not_found", $"Receipt {id} does not exist.");
+        var original = (await ReceiptRows.LoadAsync(http.RequestServices.GetRequiredService<NpgsqlDataSource>(), tenantId, [id], ct))[id].Receipt;
+
+        var lines = request.Items!.Select(i => new RefundLine(i.VariantId!.Value, i.Quantity!.Value)).ToArray();
+        // Without payments, the refund is paid back in cash; with them, they must add up to the refund total.
+        var payments = request.Payments?.Select(p => new Payment(p.Method!.Value, p.Amount!.Value)).ToArray();
+        var refundId = request.Id ?? Guid.CreateVersion7();
+        var command = new RefundCommand(refundId, id, request.TerminalId ?? original.TerminalId, user.GetUserId(), lines,
+            payments ?? [], SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request with { Id = null })));
+        var result = await grains.GetGrain<IStoreGrain>(storeId.Value, tenantId.ToString()).RefundAsync(command);
+        return result.Outcome switch
+        {
+            SaleOutcome.Created or SaleOutcome.Replayed => TypedResults.Created($"/api/v1/receipts/{result.Receipt!.Id}", result.Receipt),
+            SaleOutcome.IdConflict => ApiProblems.Conflict("receipt.id_conflict", result.Detail!),
+            SaleOutcome.RefundExceedsSale => ApiProblems.Conflict("refund.exceeds_sold", result.Detail!),
+            SaleOutcome.Invalid => ApiProblems.Validation(new FieldErrors().Add("payments", result.Detail!)),
+            SaleOutcome.StoreNotFound => ApiProblems.NotFound("receipt.not_found", result.Detail ?? $"Receipt {id} does not exist."),
+            _ => Unavailable(http, result.Detail),
+        };
+    }
+
+    private static ProblemHttpResult Unavailable(HttpContext http, string? detail)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "service.unavailable", "Service unavailable",
+            detail ?? "Nothing was recorded. Retry with the same id.");
     }
 
     private static FieldErrors Validate(ReceiptRequest request)

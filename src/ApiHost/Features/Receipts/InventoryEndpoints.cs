@@ -1,0 +1,218 @@
+using System.Security.Claims;
+using JowiShop.ApiHost.Infrastructure;
+using JowiShop.Grains.Abstractions;
+using JowiShop.Grains.Abstractions.Catalog;
+using JowiShop.Grains.Abstractions.Sales;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
+
+namespace JowiShop.ApiHost.Features.Receipts;
+
+public sealed record ReceivingLineRequest(Guid? VariantId, decimal? Quantity, decimal? UnitCost);
+public sealed record ReceivingRequest(Guid? Id, Guid? StoreId, IReadOnlyList<ReceivingLineRequest>? Lines, string? SupplierReference);
+public sealed record AdjustmentLineRequest(Guid? VariantId, decimal? Delta, decimal? CountedQuantity);
+public sealed record AdjustmentRequest(Guid? Id, Guid? StoreId, AdjustmentReason? Reason, IReadOnlyList<AdjustmentLineRequest>? Lines, string? Note);
+public sealed record TransferLineRequest(Guid? VariantId, decimal? Quantity);
+public sealed record TransferRequest(Guid? Id, Guid? FromStoreId, Guid? ToStoreId, IReadOnlyList<TransferLineRequest>? Lines);
+public sealed record StockOperationResponse(Guid Id, Guid StoreId, bool Replayed, IReadOnlyList<StockLevelView> Levels);
+public sealed record TransferResponse(Guid Id, Guid FromStoreId, Guid ToStoreId, bool Replayed, IReadOnlyList<TransferredLot> Lots,
+    IReadOnlyList<StockLevelView> FromLevels, IReadOnlyList<StockLevelView> ToLevels);
+public sealed record StockLevelRow(Guid VariantId, string Sku, string VariantName, string ProductName, decimal Quantity, decimal? LastUnitCost, DateTimeOffset UpdatedAt);
+
+/// <summary>Stock in, corrections and transfers: each through the store grain that owns the stock, once per id.</summary>
+public static class InventoryEndpoints
+{
+    public const int MaxLines = 500;
+
+    public static RouteGroupBuilder MapInventoryEndpoints(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/inventory").WithTags("Inventory").RequireAuthorization(Policies.Manager);
+        group.MapPost("/receivings", Receive).WithSummary("Stock in: each line becomes a batch at its unit cost.");
+        group.MapPost("/adjustments", Adjust).WithSummary("Count correction (countedQuantity) or write-off (negative delta), with a reason.");
+        group.MapPost("/transfers", Transfer).WithSummary("Move stock between two stores: out of the sender's batches, in as batches at the same cost.");
+        api.MapGet("/stores/{id:guid}/stock", StockLevels).WithTags("Inventory").RequireAuthorization(Policies.Staff)
+            .WithSummary("The store's stock levels, by SKU; filters: variantId, belowLevel.");
+        return api;
+    }
+
+    private static async Task<Results<Created<StockOperationResponse>, Ok<StockOperationResponse>, ValidationProblem, ProblemHttpResult>> Receive(
+        ReceivingRequest request, ClaimsPrincipal user, IGrainFactory grains, VariantProducts variants, HttpContext http, CancellationToken ct)
+    {
+        var errors = new FieldErrors().Require(request.StoreId is not null, "storeId", "is required")
+            .Require(request.Lines is { Count: >= 1 and <= MaxLines }, "lines", $"must hold 1 to {MaxLines} lines")
+            .Require(request.SupplierReference is null || request.SupplierReference.Length <= 200, "supplierReference", "must be at most 200 characters");
+        for (var i = 0; i < (request.Lines?.Count ?? 0); i++)
+        {
+            var line = request.Lines![i];
+            errors.Require(line.VariantId is not null, $"lines[{i}].variantId", "is required")
+                .Require(IsQuantity(line.Quantity), $"lines[{i}].quantity", QuantityRule)
+                .Require(line.UnitCost is { } c && Amounts.IsMoney(c), $"lines[{i}].unitCost", "is required and " + Amounts.MoneyRule);
+        }
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
+        var tenantId = user.GetTenantId();
+        if (await CheckAsync(grains, variants, tenantId, [request.StoreId!.Value], request.Lines!.Select(l => l.VariantId!.Value), ct) is { } problem)
+            return problem;
+
+        var id = request.Id ?? Guid.CreateVersion7();
+        var result = await Store(grains, tenantId, request.StoreId!.Value).ReceiveAsync(new StockReceiving(id,
+            request.Lines!.Select(l => new ReceivingLine(l.VariantId!.Value, l.Quantity!.Value, l.UnitCost!.Value)).ToArray(), request.SupplierReference));
+        return Answer(result, id, request.StoreId.Value, http);
+    }
+
+    private static async Task<Results<Created<StockOperationResponse>, Ok<StockOperationResponse>, ValidationProblem, ProblemHttpResult>> Adjust(
+        AdjustmentRequest request, ClaimsPrincipal user, IGrainFactory grains, VariantProducts variants, HttpContext http, CancellationToken ct)
+    {
+        var errors = new FieldErrors().Require(request.StoreId is not null, "storeId", "is required")
+            .Require(request.Reason is not null, "reason", "must be count, writeOff, damage or other")
+            .Require(request.Lines is { Count: >= 1 and <= MaxLines }, "lines", $"must hold 1 to {MaxLines} lines")
+            .Require(request.Note is null || request.Note.Length <= 500, "note", "must be at most 500 characters");
+        for (var i = 0; i < (request.Lines?.Count ?? 0); i++)
+        {
+            var line = request.Lines![i];
+            errors.Require(line.VariantId is not null, $"lines[{i}].variantId", "is required")
+                .Require((line.Delta is null) != (line.CountedQuantity is null), $"lines[{i}]", "needs exactly one of delta or countedQuantity")
+                .Require(line.Delta is null || line.Delta != 0 && IsQuantity(Math.Abs(line.Delta.Value)), $"lines[{i}].delta", "must be a non-zero quantity with at most 3 decimals")
+                .Require(line.CountedQuantity is null || line.CountedQuantity == 0 || IsQuantity(line.CountedQuantity), $"lines[{i}].countedQuantity",
+                    "must be 0 or more with at most 3 decimals");
+        }
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
+        var tenantId = user.GetTenantId();
+        if (await CheckAsync(grains, variants, tenantId, [request.StoreId!.Value], request.Lines!.Select(l => l.VariantId!.Value), ct) is { } problem)
+            return problem;
+        var costs = await CatalogCostsAsync(grains, variants, tenantId, request.Lines!.Select(l => l.VariantId!.Value), ct);
+
+        var id = request.Id ?? Guid.CreateVersion7();
+        var result = await Store(grains, tenantId, request.StoreId!.Value).AdjustAsync(new StockAdjustment(id, request.Reason!.Value,
+            request.Lines!.Select(l => new AdjustmentLine(l.VariantId!.Value, l.Delta, l.CountedQuantity, costs.GetValueOrDefault(l.VariantId!.Value))).ToArray(),
+            request.Note));
+        return Answer(result, id, request.StoreId.Value, http);
+    }
+
+    private static async Task<Results<Created<TransferResponse>, Ok<TransferResponse>, ValidationProblem, ProblemHttpResult>> Transfer(
+        TransferRequest request, ClaimsPrincipal user, IGrainFactory grains, VariantProducts variants, HttpContext http, CancellationToken ct)
+    {
+        var errors = new FieldErrors().Require(request.FromStoreId is not null, "fromStoreId", "is required")
+            .Require(request.ToStoreId is not null, "toStoreId", "is required")
+            .Require(request.FromStoreId is null || request.FromStoreId != request.ToStoreId, "toStoreId", "must differ from fromStoreId")
+            .Require(request.Lines is { Count: >= 1 and <= MaxLines }, "lines", $"must hold 1 to {MaxLines} lines");
+        for (var i = 0; i < (request.Lines?.Count ?? 0); i++)
+            errors.Require(request.Lines![i].VariantId is not null, $"lines[{i}].variantId", "is required")
+                .Require(IsQuantity(request.Lines[i].Quantity), $"lines[{i}].quantity", QuantityRule);
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
+        var tenantId = user.GetTenantId();
+        var (from, to) = (request.FromStoreId!.Value, request.ToStoreId!.Value);
+        if (await CheckAsync(grains, variants, tenantId, [from, to], request.Lines!.Select(l => l.VariantId!.Value), ct) is { } problem)
+            return problem;
+        var costs = await CatalogCostsAsync(grains, variants, tenantId, request.Lines!.Select(l => l.VariantId!.Value), ct);
+
+        var id = request.Id ?? Guid.CreateVersion7();
+        var sent = await Store(grains, tenantId, from).SendTransferAsync(id, to,
+            request.Lines!.Select(l => new TransferLine(l.VariantId!.Value, l.Quantity!.Value, costs.GetValueOrDefault(l.VariantId!.Value))).ToArray());
+        if (sent.Outcome is not (StockOutcome.Done or StockOutcome.AlreadyDone))
+            return Refused(sent, http);
+        // In transit until the receiving store commits; a retry with the same id completes it.
+        var received = await Store(grains, tenantId, to).ReceiveTransferAsync(id, from, sent.Lots!);
+        if (received.Outcome is not (StockOutcome.Done or StockOutcome.AlreadyDone))
+            return Refused(received, http);
+        var response = new TransferResponse(id, from, to, sent.Outcome == StockOutcome.AlreadyDone && received.Outcome == StockOutcome.AlreadyDone,
+            sent.Lots!, sent.Levels, received.Levels);
+        return response.Replayed ? TypedResults.Ok(response) : TypedResults.Created($"/api/v1/inventory/transfers/{id}", response);
+    }
+
+    private static async Task<Results<Ok<ListPage<StockLevelRow>>, ValidationProblem, ProblemHttpResult>> StockLevels(
+        Guid id, Guid? variantId, decimal? belowLevel, int? page, int? limit, ClaimsPrincipal user, IGrainFactory grains, NpgsqlDataSource db, CancellationToken ct)
+    {
+        if (!Paging.TryCreate(page, limit, out var request, out var errors))
+            return ApiProblems.Validation(errors);
+        var tenantId = user.GetTenantId();
+        if (await grains.GetGrain<ITenantGrain>(tenantId).GetStoreAsync(id) is null)
+            return ApiProblems.NotFound("store.not_found", $"Store {id} does not exist.");
+        await using var cmd = db.CreateCommand(
+            """
+            SELECT l.variant_id, v.sku, v.name, p.name, l.quantity, l.last_unit_cost, l.updated_at, count(*) OVER ()
+            FROM stock_levels l
+            JOIN product_variants v ON v.id = l.variant_id AND v.deleted_at IS NULL
+            JOIN products p ON p.id = v.product_id
+            WHERE l.tenant_id = $1 AND l.store_id = $2 AND ($3::uuid IS NULL OR l.variant_id = $3) AND ($4::numeric IS NULL OR l.quantity < $4)
+            ORDER BY v.sku, l.variant_id
+            LIMIT $5 OFFSET $6
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)variantId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)belowLevel ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Numeric });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = request.Limit });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = request.Offset });
+        var rows = new List<StockLevelRow>();
+        long total = 0;
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add(new StockLevelRow(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetDecimal(4),
+                reader.IsDBNull(5) ? null : reader.GetDecimal(5), reader.GetFieldValue<DateTimeOffset>(6)));
+            total = reader.GetInt64(7);
+        }
+        return TypedResults.Ok(new ListPage<StockLevelRow>(rows, request.Page, request.Limit, total));
+    }
+
+    private const string QuantityRule = "must be more than 0 and at most 10000, with at most 3 decimals";
+
+    private static bool IsQuantity(decimal? q) => q is > 0m and <= ReceiptEndpoints.MaxQuantity && decimal.Round(q.Value, 3) == q;
+
+    private static IStoreGrain Store(IGrainFactory grains, Guid tenantId, Guid storeId) => grains.GetGrain<IStoreGrain>(storeId, tenantId.ToString());
+
+    /// <summary>The stores exist in the tenant and every variant is a live one of the tenant; else the problem to answer.</summary>
+    private static async Task<ProblemHttpResult?> CheckAsync(IGrainFactory grains, VariantProducts variants, Guid tenantId, Guid[] storeIds,
+        IEnumerable<Guid> variantIds, CancellationToken ct)
+    {
+        foreach (var storeId in storeIds)
+            if (await grains.GetGrain<ITenantGrain>(tenantId).GetStoreAsync(storeId) is null)
+                return ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.");
+        var ids = variantIds.Distinct().ToArray();
+        var live = await CatalogCostsAsync(grains, variants, tenantId, ids, ct);
+        var missing = ids.Where(v => !live.ContainsKey(v)).ToArray();
+        return missing.Length == 0
+            ? null
+            : ApiProblems.Problem(StatusCodes.Status400BadRequest, "variant.not_found", "Validation failed",
+                $"lines: variant {string.Join(", ", missing)} does not exist or was deleted.");
+    }
+
+    /// <summary>Live variants' catalog costs (null when none), from their product grains.</summary>
+    private static async Task<Dictionary<Guid, decimal?>> CatalogCostsAsync(IGrainFactory grains, VariantProducts variants, Guid tenantId,
+        IEnumerable<Guid> variantIds, CancellationToken ct)
+    {
+        var ids = variantIds.Distinct().ToArray();
+        var products = await variants.ResolveAsync(tenantId, ids, ct);
+        var found = await Task.WhenAll(ids.Where(products.ContainsKey).Select(v =>
+            grains.GetGrain<IProductGrain>(products[v], tenantId.ToString()).GetVariantAsync(v)));
+        return found.Where(f => f is not null).ToDictionary(f => f!.Variant.Id, f => f!.Variant.Cost);
+    }
+
+    private static Results<Created<StockOperationResponse>, Ok<StockOperationResponse>, ValidationProblem, ProblemHttpResult> Answer(
+        StockResult result, Guid id, Guid storeId, HttpContext http) => result.Outcome switch
+        {
+            StockOutcome.Done => TypedResults.Created($"/api/v1/stores/{storeId}/stock", new StockOperationResponse(id, storeId, false, result.Levels)),
+            StockOutcome.AlreadyDone => TypedResults.Ok(new StockOperationResponse(id, storeId, true, result.Levels)),
+            _ => Refused(result, http),
+        };
+
+    private static ProblemHttpResult Refused(StockResult result, HttpContext http)
+    {
+        switch (result.Outcome)
+        {
+            case StockOutcome.StoreNotFound:
+                return ApiProblems.NotFound("store.not_found", "The store does not exist.");
+            case StockOutcome.InsufficientStock:
+                return ApiProblems.Conflict("stock.insufficient", result.Detail!);
+            case StockOutcome.Invalid:
+                return ApiProblems.Problem(StatusCodes.Status400BadRequest, "validation.failed", "Validation failed", result.Detail!);
+            default:
+                http.Response.Headers.RetryAfter = "1";
+                return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "service.unavailable", "Service unavailable",
+                    result.Detail ?? "Nothing was recorded. Retry with the same id.");
+        }
+    }
+}

@@ -1,0 +1,61 @@
+namespace JowiShop.Grains.Abstractions.Sales;
+
+[GenerateSerializer, Immutable, Alias("jowishop.ReceivingLine")]
+public sealed record ReceivingLine([property: Id(0)] Guid VariantId, [property: Id(1)] decimal Quantity, [property: Id(2)] decimal UnitCost);
+
+/// <summary>Stock in: each line becomes a batch. <see cref="Id"/> makes a retried receiving harmless.</summary>
+[GenerateSerializer, Immutable, Alias("jowishop.StockReceiving")]
+public sealed record StockReceiving(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] IReadOnlyList<ReceivingLine> Lines,
+    [property: Id(2)] string? SupplierReference);
+
+public enum AdjustmentReason { Count, WriteOff, Damage, Other }
+
+/// <summary>A stock correction: a count sets the level to <see cref="CountedQuantity"/>; otherwise <see cref="Delta"/> moves it.</summary>
+[GenerateSerializer, Immutable, Alias("jowishop.AdjustmentLine")]
+public sealed record AdjustmentLine(
+    [property: Id(0)] Guid VariantId,
+    [property: Id(1)] decimal? Delta,
+    [property: Id(2)] decimal? CountedQuantity,
+    [property: Id(3)] decimal? CatalogCost);
+
+[GenerateSerializer, Immutable, Alias("jowishop.StockAdjustment")]
+public sealed record StockAdjustment(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] AdjustmentReason Reason,
+    [property: Id(2)] IReadOnlyList<AdjustmentLine> Lines,
+    [property: Id(3)] string? Note);
+
+[GenerateSerializer, Immutable, Alias("jowishop.TransferLine")]
+public sealed record TransferLine([property: Id(0)] Guid VariantId, [property: Id(1)] decimal Quantity, [property: Id(2)] decimal? CatalogCost);
+
+/// <summary>What left the sending store: quantities at the unit costs of the batches they came from.</summary>
+[GenerateSerializer, Immutable, Alias("jowishop.TransferredLot")]
+public sealed record TransferredLot([property: Id(0)] Guid VariantId, [property: Id(1)] decimal Quantity, [property: Id(2)] decimal UnitCost);
+
+public enum StockOutcome { Done, AlreadyDone, StoreNotFound, InsufficientStock, Unavailable, Invalid }
+
+[GenerateSerializer, Immutable, Alias("jowishop.StockResult")]
+public sealed record StockResult(
+    [property: Id(0)] StockOutcome Outcome,
+    [property: Id(1)] IReadOnlyList<StockLevelView> Levels,
+    [property: Id(2)] string? Detail = null,
+    [property: Id(3)] IReadOnlyList<TransferredLot>? Lots = null);
+
+[GenerateSerializer, Immutable, Alias("jowishop.StockLevelView")]
+public sealed record StockLevelView([property: Id(0)] Guid VariantId, [property: Id(1)] decimal Quantity, [property: Id(2)] decimal? LastUnitCost);
+
+[GenerateSerializer, Immutable, Alias("jowishop.RefundLine")]
+public sealed record RefundLine([property: Id(0)] Guid VariantId, [property: Id(1)] decimal Quantity);
+
+/// <summary>A refund of lines of a sale. Empty <see cref="Payments"/>: paid back in cash, the refund total.</summary>
+[GenerateSerializer, Immutable, Alias("jowishop.RefundCommand")]
+public sealed record RefundCommand(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] Guid OriginalReceiptId,
+    [property: Id(2)] Guid TerminalId,
+    [property: Id(3)] Guid CashierId,
+    [property: Id(4)] IReadOnlyList<RefundLine> Lines,
+    [property: Id(5)] IReadOnlyList<Payment> Payments,
+    [property: Id(6)] byte[] RequestHash);

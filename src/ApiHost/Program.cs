@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using JowiShop.ApiHost.Features.Auth;
+using JowiShop.ApiHost.Features.Customers;
 using JowiShop.ApiHost.Features.Health;
 using JowiShop.ApiHost.Features.Products;
 using JowiShop.ApiHost.Features.Receipts;
@@ -55,6 +56,7 @@ builder.Services.AddSingleton<Accounts>();
 builder.Services.AddSingleton<ProductQueries>();
 builder.Services.AddSingleton<VariantProducts>();
 builder.Services.AddSingleton<ReceiptQueries>();
+builder.Services.AddSingleton<Customers>();
 builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
 {
     o.MapInboundClaims = false;
@@ -117,6 +119,7 @@ api.MapStoreEndpoints();
 api.MapProductEndpoints();
 api.MapReceiptEndpoints();
 api.MapInventoryEndpoints();
+api.MapCustomerEndpoints();
 
 app.Run();
 

@@ -1,0 +1,115 @@
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using JowiShop.ApiHost.Infrastructure;
+using JowiShop.Grains.Abstractions;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace JowiShop.ApiHost.Features.Customers;
+
+public sealed record CustomerRequest(string? Name, string? Phone, string? Email, string? CardCode, string? Notes);
+
+public static class CustomerEndpoints
+{
+    public const int MaxNotes = 2000;
+    public const int MaxCardCode = 64;
+
+    public static RouteGroupBuilder MapCustomerEndpoints(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/customers").WithTags("Customers");
+        group.MapGet("/", List).RequireAuthorization(Policies.Staff).WithSummary("Customers by name; query matches name, phone digits or email prefix.");
+        group.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.Staff).WithSummary("One customer.");
+        group.MapGet("/by-phone/{phone}", ByPhone).RequireAuthorization(Policies.Staff).WithSummary("The customer with this phone (any common spelling).");
+        group.MapGet("/by-card/{code}", ByCard).RequireAuthorization(Policies.Staff).WithSummary("The customer with this loyalty card.");
+        group.MapPost("/", Create).RequireAuthorization(Policies.Manager).WithSummary("Create a customer.");
+        group.MapPatch("/{id:guid}", Update).RequireAuthorization(Policies.Manager).WithSummary("Change a customer (absent: unchanged; null: cleared).");
+        group.MapDelete("/{id:guid}", Delete).RequireAuthorization(Policies.Manager).WithSummary("Soft-delete a customer; old receipts keep it.");
+        return api;
+    }
+
+    private static async Task<Results<Ok<ListPage<Customer>>, ValidationProblem>> List(int? page, int? limit, string? query, ClaimsPrincipal user,
+        Customers customers, CancellationToken ct)
+    {
+        Paging.TryCreate(page, limit, out var request, out var errors);
+        errors.Require(query is null || query.Trim().Length is >= 2 and <= 100, "query", "must be 2 to 100 characters");
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
+        return TypedResults.Ok(await customers.ListAsync(user.GetTenantId(), request, query?.Trim(), ct));
+    }
+
+    private static async Task<Results<Ok<Customer>, ProblemHttpResult>> Get(Guid id, ClaimsPrincipal user, Customers customers, CancellationToken ct) =>
+        Found(await customers.FindAsync(user.GetTenantId(), "id", id, ct), $"Customer {id} does not exist.");
+
+    private static async Task<Results<Ok<Customer>, ProblemHttpResult, ValidationProblem>> ByPhone(string phone, ClaimsPrincipal user, Customers customers, CancellationToken ct)
+    {
+        var normalized = ContactFormats.NormalizePhone(phone);
+        if (normalized is null)
+            return ApiProblems.Validation(new FieldErrors().Add("phone", "must be a valid phone number (E.164, e.g. +998901234567)"));
+        var customer = await customers.FindAsync(user.GetTenantId(), "phone", normalized, ct);
+        return customer is null ? NotFound($"No customer has phone {normalized}.") : TypedResults.Ok(customer);
+    }
+
+    private static async Task<Results<Ok<Customer>, ProblemHttpResult>> ByCard(string code, ClaimsPrincipal user, Customers customers, CancellationToken ct) =>
+        Found(code.Length <= MaxCardCode ? await customers.FindAsync(user.GetTenantId(), "card_code", code, ct) : null, $"No customer has card {code}.");
+
+    private static async Task<Results<Created<Customer>, ValidationProblem, ProblemHttpResult>> Create(CustomerRequest request, ClaimsPrincipal user,
+        Customers customers, CancellationToken ct)
+    {
+        var errors = new FieldErrors();
+        var fields = Validate(request.Name, request.Phone, request.Email, request.CardCode, request.Notes, errors);
+        if (fields is null)
+            return ApiProblems.Validation(errors);
+        var (customer, conflict, conflictingId) = await customers.CreateAsync(user.GetTenantId(), fields, ct);
+        return customer is null ? Conflict(conflict, conflictingId) : TypedResults.Created($"/api/v1/customers/{customer.Id}", customer);
+    }
+
+    private static async Task<Results<Ok<Customer>, ValidationProblem, ProblemHttpResult>> Update(Guid id, JsonObject body, ClaimsPrincipal user,
+        Customers customers, CancellationToken ct)
+    {
+        var tenantId = user.GetTenantId();
+        var current = await customers.FindAsync(tenantId, "id", id, ct);
+        if (current is null)
+            return NotFound($"Customer {id} does not exist.");
+        var patch = new PatchBody(body, new FieldErrors());
+        string? Field(string name, string? existing) => patch.Has(name) ? patch.Get<string>(name) : existing;
+        var fields = Validate(Field("name", current.Name), Field("phone", current.Phone), Field("email", current.Email),
+            Field("cardCode", current.CardCode), Field("notes", current.Notes), patch.Errors);
+        if (fields is null)
+            return ApiProblems.Validation(patch.Errors);
+        var (customer, conflict, conflictingId) = await customers.UpdateAsync(tenantId, id, fields, ct);
+        return customer is null
+            ? conflict == CustomerConflict.None ? NotFound($"Customer {id} does not exist.") : Conflict(conflict, conflictingId)
+            : TypedResults.Ok(customer);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, ClaimsPrincipal user, Customers customers, CancellationToken ct) =>
+        await customers.DeleteAsync(user.GetTenantId(), id, ct) ? TypedResults.NoContent() : NotFound($"Customer {id} does not exist.");
+
+    private static CustomerFields? Validate(string? name, string? phone, string? email, string? cardCode, string? notes, FieldErrors errors)
+    {
+        var normalizedPhone = phone is null ? null : ContactFormats.NormalizePhone(phone);
+        var normalizedEmail = email is null ? null : ContactFormats.NormalizeEmail(email);
+        errors.RequireName(name, "name")
+            .Require(phone is null || normalizedPhone is not null, "phone", "must be a valid phone number (E.164, e.g. +998901234567)")
+            .Require(email is null || normalizedEmail is not null, "email", "must be a valid email address")
+            .Require(cardCode is null || cardCode.Length is >= 1 and <= MaxCardCode && cardCode.All(c => c is > ' ' and <= '~'), "cardCode",
+                $"must be 1 to {MaxCardCode} printable ASCII characters without spaces")
+            .Require(notes is null || notes.Length <= MaxNotes, "notes", $"must be at most {MaxNotes} characters");
+        return errors.Any ? null : new CustomerFields(name!.Trim(), normalizedPhone, normalizedEmail, cardCode, notes);
+    }
+
+    private static Results<Ok<Customer>, ProblemHttpResult> Found(Customer? customer, string detail) =>
+        customer is null ? NotFound(detail) : TypedResults.Ok(customer);
+
+    private static ProblemHttpResult NotFound(string detail) => ApiProblems.NotFound("customer.not_found", detail);
+
+    private static ProblemHttpResult Conflict(CustomerConflict conflict, Guid? conflictingId) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict",
+            detail: conflict == CustomerConflict.Card
+                ? $"This card code belongs to customer {conflictingId}."
+                : $"This phone belongs to customer {conflictingId}.",
+            extensions: new Dictionary<string, object?>
+            {
+                ["code"] = conflict == CustomerConflict.Card ? "customer.card_taken" : "customer.phone_taken",
+                ["conflictingId"] = conflictingId,
+            });
+}

@@ -3,8 +3,9 @@ using Orleans.Concurrency;
 namespace JowiShop.Grains.Abstractions;
 
 /// <summary>
-/// One grain per tenant (keyed by the tenant id): the tenant's settings and its store
-/// directory, held in memory so that store reads answer without a database round trip.
+/// One grain per tenant (keyed by the tenant id): the tenant's settings and its directory of
+/// stores and terminals, held in memory so that these reads answer without a database round
+/// trip. Every write to stores and terminals passes here, which keeps that memory current.
 /// </summary>
 public interface ITenantGrain : IGrainWithGuidKey
 {
@@ -19,4 +20,26 @@ public interface ITenantGrain : IGrainWithGuidKey
     /// <summary>The live store with this id, or null when it does not exist in this tenant.</summary>
     [ReadOnly]
     Task<Store?> GetStoreAsync(Guid storeId);
+
+    /// <summary>The effective time zone and negative-stock policy of a store (its own, else the tenant's).</summary>
+    [ReadOnly]
+    Task<StoreConfig> GetStoreConfigAsync(Guid storeId);
+
+    Task<Store> CreateStoreAsync(StoreFields fields);
+
+    Task<DirectoryWrite<Store>> UpdateStoreAsync(Guid storeId, StoreFields fields);
+
+    Task<DirectoryOutcome> DeleteStoreAsync(Guid storeId);
+
+    [ReadOnly]
+    Task<ListPage<Terminal>> ListTerminalsAsync(Guid? storeId, PageRequest page);
+
+    [ReadOnly]
+    Task<Terminal?> GetTerminalAsync(Guid terminalId);
+
+    Task<DirectoryWrite<Terminal>> CreateTerminalAsync(Guid storeId, string name);
+
+    Task<DirectoryWrite<Terminal>> UpdateTerminalAsync(Guid terminalId, Guid storeId, string name);
+
+    Task<DirectoryOutcome> DeleteTerminalAsync(Guid terminalId);
 }

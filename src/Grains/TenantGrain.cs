@@ -1,11 +1,13 @@
 using JowiShop.Grains.Abstractions;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace JowiShop.Grains;
 
 /// <summary>
-/// A tenant's settings (through the ADO.NET grain storage provider) and its store directory
-/// (rows loaded from PostgreSQL on activation and kept current by the writes that pass here).
+/// A tenant's settings (through the ADO.NET grain storage provider) and its directory of stores
+/// and terminals (rows loaded from PostgreSQL on activation). Every write commits its row first
+/// and only then changes memory, so a failed write leaves the directory as it was.
 /// </summary>
 public sealed class TenantGrain(
     [PersistentState("tenantSettings", GrainStorage.Name)] IPersistentState<TenantSettingsState> settings,
@@ -13,35 +15,36 @@ public sealed class TenantGrain(
 {
     private Guid TenantId => this.GetPrimaryKey();
 
-    // Sorted by (name, id): the list order clients page through.
-    private readonly List<Store> _stores = [];
-    private readonly Dictionary<Guid, Store> _storesById = [];
+    private readonly Dictionary<Guid, Store> _stores = [];
+    private readonly Dictionary<Guid, Terminal> _terminals = [];
+    // Sorted views for paging, rebuilt after writes (writes are rare, lists are frequent).
+    private Store[] _storeOrder = [];
+    private Terminal[] _terminalOrder = [];
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        await using var cmd = db.CreateCommand(
-            """
-            SELECT id, name, address, phone, time_zone, allow_negative_stock, created_at, updated_at
-            FROM stores
-            WHERE tenant_id = $1 AND deleted_at IS NULL
-            ORDER BY name, id
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = TenantId });
-        await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(Command(
+            "SELECT id, name, address, phone, time_zone, allow_negative_stock, created_at, updated_at FROM stores WHERE tenant_id = $1 AND deleted_at IS NULL",
+            TenantId));
+        batch.BatchCommands.Add(Command(
+            "SELECT id, store_id, name, created_at, updated_at FROM terminals WHERE tenant_id = $1 AND deleted_at IS NULL", TenantId));
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var store = new Store(
-                reader.GetGuid(0),
-                reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetBoolean(5),
-                reader.GetFieldValue<DateTimeOffset>(6),
-                reader.GetFieldValue<DateTimeOffset>(7));
-            _stores.Add(store);
-            _storesById[store.Id] = store;
+            var store = new Store(reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3), reader.IsDBNull(4) ? null : reader.GetString(4),
+                reader.IsDBNull(5) ? null : reader.GetBoolean(5), reader.GetFieldValue<DateTimeOffset>(6), reader.GetFieldValue<DateTimeOffset>(7));
+            _stores[store.Id] = store;
         }
+        await reader.NextResultAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var terminal = new Terminal(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2),
+                reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4));
+            _terminals[terminal.Id] = terminal;
+        }
+        Reorder();
     }
 
     public Task<TenantSettings> GetSettingsAsync() => Task.FromResult(settings.State.Settings);
@@ -53,12 +56,130 @@ public sealed class TenantGrain(
         return updated;
     }
 
-    public Task<ListPage<Store>> ListStoresAsync(PageRequest page)
+    public Task<ListPage<Store>> ListStoresAsync(PageRequest page) =>
+        Task.FromResult(new ListPage<Store>(_storeOrder.Skip(page.Offset).Take(page.Limit).ToArray(), page.Page, page.Limit, _storeOrder.Length));
+
+    public Task<Store?> GetStoreAsync(Guid storeId) => Task.FromResult(_stores.GetValueOrDefault(storeId));
+
+    public Task<StoreConfig> GetStoreConfigAsync(Guid storeId)
     {
-        var items = _stores.Skip(page.Offset).Take(page.Limit).ToArray();
-        return Task.FromResult(new ListPage<Store>(items, page.Page, page.Limit, _stores.Count));
+        var tenant = settings.State.Settings;
+        return Task.FromResult(_stores.TryGetValue(storeId, out var store)
+            ? new StoreConfig(true, store.TimeZone ?? tenant.TimeZone,
+                store.AllowNegativeStock is { } allow ? !allow : tenant.NegativeStock == NegativeStockPolicy.Refuse)
+            : new StoreConfig(false, tenant.TimeZone, tenant.NegativeStock == NegativeStockPolicy.Refuse));
     }
 
-    public Task<Store?> GetStoreAsync(Guid storeId) =>
-        Task.FromResult(_storesById.GetValueOrDefault(storeId));
+    public async Task<Store> CreateStoreAsync(StoreFields fields)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var store = new Store(Guid.CreateVersion7(), fields.Name, fields.Address, fields.Phone, fields.TimeZone, fields.AllowNegativeStock, now, now);
+        await ExecuteAsync(
+            "INSERT INTO stores (id, tenant_id, name, address, phone, time_zone, allow_negative_stock, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+            store.Id, TenantId, store.Name, Nullable(store.Address), Nullable(store.Phone), Nullable(store.TimeZone),
+            store.AllowNegativeStock is { } a ? a : new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Boolean }, now);
+        _stores[store.Id] = store;
+        Reorder();
+        return store;
+    }
+
+    public async Task<DirectoryWrite<Store>> UpdateStoreAsync(Guid storeId, StoreFields fields)
+    {
+        if (!_stores.TryGetValue(storeId, out var current))
+            return new DirectoryWrite<Store>(DirectoryOutcome.NotFound);
+        var updated = current with
+        {
+            Name = fields.Name, Address = fields.Address, Phone = fields.Phone, TimeZone = fields.TimeZone,
+            AllowNegativeStock = fields.AllowNegativeStock, UpdatedAt = DateTimeOffset.UtcNow,
+        };
+        // Only the store's own columns: the receipt sequences and the commit fence belong to its store grain.
+        await ExecuteAsync(
+            "UPDATE stores SET name = $3, address = $4, phone = $5, time_zone = $6, allow_negative_stock = $7, updated_at = $8 WHERE tenant_id = $1 AND id = $2",
+            TenantId, storeId, updated.Name, Nullable(updated.Address), Nullable(updated.Phone), Nullable(updated.TimeZone),
+            updated.AllowNegativeStock is { } a ? a : new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Boolean }, updated.UpdatedAt);
+        _stores[storeId] = updated;
+        Reorder();
+        return new DirectoryWrite<Store>(DirectoryOutcome.Ok, updated);
+    }
+
+    public async Task<DirectoryOutcome> DeleteStoreAsync(Guid storeId)
+    {
+        if (!_stores.ContainsKey(storeId))
+            return DirectoryOutcome.NotFound;
+        if (_terminals.Values.Any(t => t.StoreId == storeId))
+            return DirectoryOutcome.StoreHasTerminals;
+        await ExecuteAsync("UPDATE stores SET deleted_at = now() WHERE tenant_id = $1 AND id = $2", TenantId, storeId);
+        _stores.Remove(storeId);
+        Reorder();
+        return DirectoryOutcome.Ok;
+    }
+
+    public Task<ListPage<Terminal>> ListTerminalsAsync(Guid? storeId, PageRequest page)
+    {
+        var matching = storeId is null ? _terminalOrder : _terminalOrder.Where(t => t.StoreId == storeId).ToArray();
+        return Task.FromResult(new ListPage<Terminal>(matching.Skip(page.Offset).Take(page.Limit).ToArray(), page.Page, page.Limit, matching.Length));
+    }
+
+    public Task<Terminal?> GetTerminalAsync(Guid terminalId) => Task.FromResult(_terminals.GetValueOrDefault(terminalId));
+
+    public async Task<DirectoryWrite<Terminal>> CreateTerminalAsync(Guid storeId, string name)
+    {
+        if (!_stores.ContainsKey(storeId))
+            return new DirectoryWrite<Terminal>(DirectoryOutcome.StoreNotFound);
+        var now = DateTimeOffset.UtcNow;
+        var terminal = new Terminal(Guid.CreateVersion7(), storeId, name, now, now);
+        await ExecuteAsync("INSERT INTO terminals (id, tenant_id, store_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+            terminal.Id, TenantId, storeId, name, now);
+        _terminals[terminal.Id] = terminal;
+        Reorder();
+        return new DirectoryWrite<Terminal>(DirectoryOutcome.Ok, terminal);
+    }
+
+    public async Task<DirectoryWrite<Terminal>> UpdateTerminalAsync(Guid terminalId, Guid storeId, string name)
+    {
+        if (!_terminals.TryGetValue(terminalId, out var current))
+            return new DirectoryWrite<Terminal>(DirectoryOutcome.NotFound);
+        if (!_stores.ContainsKey(storeId))
+            return new DirectoryWrite<Terminal>(DirectoryOutcome.StoreNotFound);
+        var updated = current with { StoreId = storeId, Name = name, UpdatedAt = DateTimeOffset.UtcNow };
+        await ExecuteAsync("UPDATE terminals SET store_id = $3, name = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2",
+            TenantId, terminalId, storeId, name, updated.UpdatedAt);
+        _terminals[terminalId] = updated;
+        Reorder();
+        return new DirectoryWrite<Terminal>(DirectoryOutcome.Ok, updated);
+    }
+
+    public async Task<DirectoryOutcome> DeleteTerminalAsync(Guid terminalId)
+    {
+        if (!_terminals.ContainsKey(terminalId))
+            return DirectoryOutcome.NotFound;
+        await ExecuteAsync("UPDATE terminals SET deleted_at = now() WHERE tenant_id = $1 AND id = $2", TenantId, terminalId);
+        _terminals.Remove(terminalId);
+        Reorder();
+        return DirectoryOutcome.Ok;
+    }
+
+    private void Reorder()
+    {
+        _storeOrder = _stores.Values.OrderBy(s => s.Name, StringComparer.Ordinal).ThenBy(s => s.Id).ToArray();
+        _terminalOrder = _terminals.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ThenBy(t => t.Id).ToArray();
+    }
+
+    private static object Nullable(string? value) => (object?)value ?? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+
+    private async Task ExecuteAsync(string sql, params object[] values)
+    {
+        await using var cmd = db.CreateCommand(sql);
+        foreach (var value in values)
+            cmd.Parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = value });
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        return command;
+    }
 }

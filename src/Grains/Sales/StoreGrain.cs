@@ -47,8 +47,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
     {
         _storeId = this.GetPrimaryKey(out var tenant);
         _tenantId = Guid.Parse(tenant!);
-        var settings = await GrainFactory.GetGrain<ITenantGrain>(_tenantId).GetSettingsAsync();
-        await LoadStoreAsync(settings, cancellationToken);
+        await LoadStoreAsync(cancellationToken);
     }
 
     public async Task<SaleResult> SellAsync(SaleCommand sale)
@@ -147,7 +146,8 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
         try
         {
             if (_reloadNeeded)
-                await LoadStoreAsync(await GrainFactory.GetGrain<ITenantGrain>(_tenantId).GetSettingsAsync(), CancellationToken.None);
+                await LoadStoreAsync(CancellationToken.None);
+            await RefreshConfigAsync();
             if (!_exists)
                 return new SaleResult(SaleOutcome.StoreNotFound);
 
@@ -226,7 +226,8 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
         try
         {
             if (_reloadNeeded)
-                await LoadStoreAsync(await GrainFactory.GetGrain<ITenantGrain>(_tenantId).GetSettingsAsync(), CancellationToken.None);
+                await LoadStoreAsync(CancellationToken.None);
+            await RefreshConfigAsync();
             if (!_exists)
                 return new StockResult(StockOutcome.StoreNotFound, []);
             var variants = variantIds.Distinct().ToArray();
@@ -328,10 +329,11 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
         try
         {
             if (_reloadNeeded)
-                await LoadStoreAsync(await GrainFactory.GetGrain<ITenantGrain>(_tenantId).GetSettingsAsync(), CancellationToken.None);
+                await LoadStoreAsync(CancellationToken.None);
+            await RefreshConfigAsync();
             await LoadStockAsync(batch.SelectMany(p => p.Sale.Lines.Select(l => l.VariantId)));
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or OrleansException)
         {
             logger.LogWarning(e, "Store {StoreId}: could not load state; failing {Count} sales", _storeId, batch.Count);
             Answer(batch, new SaleResult(SaleOutcome.Unavailable, Detail: "The store's data could not be loaded."));
@@ -604,25 +606,35 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
 
     private DateOnly BusinessDate(DateTimeOffset at) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, _timeZone).DateTime);
 
-    private async Task LoadStoreAsync(TenantSettings settings, CancellationToken ct)
+    /// <summary>The committed sequences and fence version from the store row; the stock reloads lazily.</summary>
+    private async Task LoadStoreAsync(CancellationToken ct)
     {
         await using var cmd = db.CreateCommand(
-            "SELECT time_zone, allow_negative_stock, receipt_seq, refund_seq, commit_version FROM stores WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL");
+            "SELECT receipt_seq, refund_seq, commit_version FROM stores WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL");
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = _tenantId });
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = _storeId });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         _exists = await reader.ReadAsync(ct);
         if (_exists)
         {
-            var zone = reader.IsDBNull(0) ? settings.TimeZone : reader.GetString(0);
-            _timeZone = TimeZoneInfo.TryFindSystemTimeZoneById(zone, out var tz) ? tz : TimeZoneInfo.Utc;
-            _refuseNegativeStock = reader.IsDBNull(1) ? settings.NegativeStock == NegativeStockPolicy.Refuse : !reader.GetBoolean(1);
-            _receiptSeq = reader.GetInt64(2);
-            _refundSeq = reader.GetInt64(3);
-            _commitVersion = reader.GetInt64(4);
+            _receiptSeq = reader.GetInt64(0);
+            _refundSeq = reader.GetInt64(1);
+            _commitVersion = reader.GetInt64(2);
         }
         _stock.Clear();
         _reloadNeeded = false;
+    }
+
+    /// <summary>
+    /// The store's time zone and negative-stock policy, asked of the tenant grain (memory) before
+    /// every write, so a change to the store or the tenant settings applies to the very next sale.
+    /// </summary>
+    private async Task RefreshConfigAsync()
+    {
+        var config = await GrainFactory.GetGrain<ITenantGrain>(_tenantId).GetStoreConfigAsync(_storeId);
+        _exists &= config.Exists;
+        _timeZone = TimeZoneInfo.TryFindSystemTimeZoneById(config.TimeZone, out var zone) ? zone : TimeZoneInfo.Utc;
+        _refuseNegativeStock = config.RefuseNegativeStock;
     }
 
     /// <summary>Loads the stock of the variants not yet in memory: one query for all of them.</summary>

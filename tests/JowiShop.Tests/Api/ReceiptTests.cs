@@ -260,13 +260,19 @@ public sealed class ReceiptTests(ApiFixture api) : IClassFixture<ApiFixture>
     {
         var shop = await TestShop.CreateAsync(api.Factory, products: 1, openingStock: 2m);
         var storeId = shop.StoreIds[0];
-        await using (var db = Npgsql.NpgsqlDataSource.Create(shop.PostgresConnectionString))
-            await TestShop.ExecuteAsync(db, "UPDATE stores SET allow_negative_stock = false WHERE id = $1", storeId);
+        // The store's own setting, changed while its grain is active, applies to the very next sale.
+        (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", shop.Sale(storeId, lines: 1, quantity: 1m))).EnsureSuccessStatusCode();
+        (await shop.Owner.PatchAsJsonAsync($"/api/v1/stores/{storeId}", new { allowNegativeStock = false })).EnsureSuccessStatusCode();
 
-        var problem = await (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", shop.Sale(storeId, lines: 1, quantity: 3m)))
+        var problem = await (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", shop.Sale(storeId, lines: 1, quantity: 2m)))
             .AssertProblemAsync(HttpStatusCode.Conflict, "stock.insufficient");
         Assert.Equal(shop.VariantIds.Single().ToString(), problem.GetProperty("variantId").GetString());
-        (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", shop.Sale(storeId, lines: 1, quantity: 2m))).EnsureSuccessStatusCode();
-        Assert.Equal(new long[] { 1 }, await shop.SequenceNumbersAsync(storeId));
+        (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", shop.Sale(storeId, lines: 1, quantity: 1m))).EnsureSuccessStatusCode();
+        Assert.Equal(new long[] { 1, 2 }, await shop.SequenceNumbersAsync(storeId));
+
+        // Back to the tenant's policy (allow): the till does not stop.
+        (await shop.Owner.PatchAsJsonAsync($"/api/v1/stores/{storeId}", new { allowNegativeStock = (bool?)null })).EnsureSuccessStatusCode();
+        (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", shop.Sale(storeId, lines: 1, quantity: 5m))).EnsureSuccessStatusCode();
+        Assert.Equal(-5m, await shop.ScalarAsync<decimal>("SELECT quantity FROM stock_levels WHERE store_id = $1 AND variant_id = $2", storeId, shop.VariantIds.Single()));
     }
 }

@@ -1,4 +1,6 @@
 using JowiShop.ApiHost.Features.Auth;
+using System.Net.Http.Json;
+using JowiShop.Grains.Abstractions;
 using JowiShop.Grains.Abstractions.Catalog;
 using Npgsql;
 
@@ -21,17 +23,10 @@ public sealed record TestShop(
         var terminals = new Dictionary<Guid, Guid>();
         await using var db = NpgsqlDataSource.Create(factory.PostgresConnectionString);
         for (var i = 1; i < stores; i++)
-        {
-            var storeId = Guid.CreateVersion7();
-            await ExecuteAsync(db, "INSERT INTO stores (id, tenant_id, name) VALUES ($1, $2, $3)", storeId, registration.TenantId, $"Store {i + 1}");
-            storeIds.Add(storeId);
-        }
+            storeIds.Add((await (await owner.PostAsJsonAsync("/api/v1/stores", new { name = $"Store {i + 1}" })).ReadAsync<Store>(System.Net.HttpStatusCode.Created)).Id);
         foreach (var storeId in storeIds)
-        {
-            var terminalId = Guid.CreateVersion7();
-            await ExecuteAsync(db, "INSERT INTO terminals (id, tenant_id, store_id, name) VALUES ($1, $2, $3, 'Till 1')", terminalId, registration.TenantId, storeId);
-            terminals[storeId] = terminalId;
-        }
+            terminals[storeId] = (await (await owner.PostAsJsonAsync("/api/v1/terminals", new { storeId, name = "Till 1" }))
+                .ReadAsync<Terminal>(System.Net.HttpStatusCode.Created)).Id;
 
         var created = new List<Product>();
         for (var i = 0; i < products; i++)

@@ -60,13 +60,13 @@ public static class ReceiptEndpoints
 
         var tenantId = user.GetTenantId();
         var storeId = request.StoreId!.Value;
-        if (await grains.GetGrain<ITenantGrain>(tenantId).GetStoreAsync(storeId) is null)
+        var tenant = grains.GetGrain<ITenantGrain>(tenantId);
+        if (await tenant.GetStoreAsync(storeId) is null)
             return ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.");
-        var (terminalInStore, customerExists) = await CheckTerminalAndCustomerAsync(db, tenantId, storeId, request.TerminalId!.Value, request.CustomerId, ct);
-        if (!terminalInStore)
+        if (await tenant.GetTerminalAsync(request.TerminalId!.Value) is not { } terminal || terminal.StoreId != storeId)
             return ApiProblems.Validation(new FieldErrors().Add("terminalId", $"terminal {request.TerminalId} is not a terminal of store {storeId}"));
-        if (!customerExists)
-            return ApiProblems.Validation(new FieldErrors().Add("customerId", $"customer {request.CustomerId} does not exist"));
+        if (request.CustomerId is { } customerId && !await CustomerExistsAsync(db, tenantId, customerId, ct))
+            return ApiProblems.Validation(new FieldErrors().Add("customerId", $"customer {customerId} does not exist"));
 
         // Catalog prices and costs from the product grains (memory), one call per distinct variant, in parallel.
         var variantIds = request.Items!.Select(i => i.VariantId!.Value).Distinct().ToArray();
@@ -249,21 +249,12 @@ public static class ReceiptEndpoints
         return errors;
     }
 
-    private static async Task<(bool TerminalInStore, bool CustomerExists)> CheckTerminalAndCustomerAsync(
-        NpgsqlDataSource db, Guid tenantId, Guid storeId, Guid terminalId, Guid? customerId, CancellationToken ct)
+    private static async Task<bool> CustomerExistsAsync(NpgsqlDataSource db, Guid tenantId, Guid customerId, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
-            """
-            SELECT EXISTS (SELECT 1 FROM terminals WHERE tenant_id = $1 AND id = $2 AND store_id = $3 AND deleted_at IS NULL),
-                   $4::uuid IS NULL OR EXISTS (SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $4 AND deleted_at IS NULL)
-            """);
+        await using var cmd = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL)");
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = terminalId });
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = storeId });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)customerId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        return (reader.GetBoolean(0), reader.GetBoolean(1));
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = customerId });
+        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     /// <summary>SHA-256 of the request body without its id: what a replay of the id must match.</summary>

@@ -1,0 +1,31 @@
+namespace JowiShop.Grains.Abstractions;
+
+/// <summary>A till of a store.</summary>
+[GenerateSerializer, Immutable, Alias("jowishop.Terminal")]
+public sealed record Terminal(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] Guid StoreId,
+    [property: Id(2)] string Name,
+    [property: Id(3)] DateTimeOffset CreatedAt,
+    [property: Id(4)] DateTimeOffset UpdatedAt);
+
+/// <summary>Store fields as a write sets them (validated by the API); null: not set (tenant default applies).</summary>
+[GenerateSerializer, Immutable, Alias("jowishop.StoreFields")]
+public sealed record StoreFields(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string? Address,
+    [property: Id(2)] string? Phone,
+    [property: Id(3)] string? TimeZone,
+    [property: Id(4)] bool? AllowNegativeStock);
+
+/// <summary>What a store grain needs of its store on every commit: kept by the tenant grain, never stale.</summary>
+[GenerateSerializer, Immutable, Alias("jowishop.StoreConfig")]
+public sealed record StoreConfig(
+    [property: Id(0)] bool Exists,
+    [property: Id(1)] string TimeZone,
+    [property: Id(2)] bool RefuseNegativeStock);
+
+public enum DirectoryOutcome { Ok, NotFound, StoreNotFound, StoreHasTerminals }
+
+[GenerateSerializer, Immutable, Alias("jowishop.DirectoryWrite`1")]
+public sealed record DirectoryWrite<T>([property: Id(0)] DirectoryOutcome Outcome, [property: Id(1)] T? Value = default);

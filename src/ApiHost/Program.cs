@@ -6,6 +6,7 @@ using JowiShop.ApiHost.Features.Customers;
 using JowiShop.ApiHost.Features.Health;
 using JowiShop.ApiHost.Features.Products;
 using JowiShop.ApiHost.Features.Receipts;
+using JowiShop.ApiHost.Features.Search;
 using JowiShop.ApiHost.Features.Stores;
 using JowiShop.ApiHost.Features.Tenant;
 using JowiShop.ApiHost.Infrastructure;
@@ -120,6 +121,7 @@ api.MapProductEndpoints();
 api.MapReceiptEndpoints();
 api.MapInventoryEndpoints();
 api.MapCustomerEndpoints();
+api.MapSearchEndpoints();
 
 app.Run();
 

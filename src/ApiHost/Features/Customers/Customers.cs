@@ -30,7 +30,7 @@ public sealed class Customers(NpgsqlDataSource db)
             SELECT {Columns}, count(*) OVER ()
             FROM customers
             WHERE tenant_id = $1 AND deleted_at IS NULL
-              AND ($2::text IS NULL OR lower(name) LIKE '%' || $2 || '%' OR lower(email) LIKE $2 || '%'
+              AND ($2::text IS NULL OR search_key(name) LIKE '%' || $2 || '%' OR lower(email) LIKE $2 || '%'
                    OR ($3::text IS NOT NULL AND phone LIKE '%' || $3 || '%'))
             ORDER BY name, id
             LIMIT $4 OFFSET $5

@@ -5,7 +5,7 @@ using Npgsql;
 namespace JowiShop.ApiHost.Features.Products;
 
 /// <summary>Back-office product lists: one SQL round trip over the tenant-scoped partial indexes.</summary>
-public sealed class ProductQueries(NpgsqlDataSource db)
+public sealed partial class ProductQueries(NpgsqlDataSource db)
 {
     public async Task<ListPage<Product>> ListAsync(Guid tenantId, PageRequest page, Guid? categoryId, string? query, bool? active, CancellationToken ct)
     {
@@ -18,11 +18,11 @@ public sealed class ProductQueries(NpgsqlDataSource db)
                   AND ($2::uuid IS NULL OR p.category_id = $2)
                   AND ($3::boolean IS NULL OR p.active = $3)
                   AND ($4::text IS NULL
-                       OR lower(p.name) LIKE '%' || $4 || '%'
+                       OR search_key(p.name) LIKE '%' || $4 || '%'
                        OR EXISTS (SELECT 1 FROM product_variants v
                                   WHERE v.tenant_id = $1 AND v.product_id = p.id AND v.deleted_at IS NULL AND lower(v.sku) LIKE $4 || '%')
                        OR EXISTS (SELECT 1 FROM variant_barcodes b JOIN product_variants v ON v.id = b.variant_id
-                                  WHERE b.tenant_id = $1 AND v.product_id = p.id AND b.deleted_at IS NULL AND b.barcode LIKE $4 || '%'))
+                                  WHERE b.tenant_id = $1 AND v.product_id = p.id AND b.deleted_at IS NULL AND b.barcode LIKE $7 || '%'))
                 ORDER BY p.name, p.id
                 LIMIT $5 OFFSET $6
             )
@@ -40,6 +40,7 @@ public sealed class ProductQueries(NpgsqlDataSource db)
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)LikePattern(query) ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Limit });
         cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Offset });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)LiteralPattern(query) ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
 
         var products = new List<Product>();
         long total = 0;
@@ -81,9 +82,19 @@ public sealed class ProductQueries(NpgsqlDataSource db)
         return all.Total;
     }
 
-    /// <summary>Lower-cased with LIKE's wildcards escaped, so a query matches literally.</summary>
+    /// <summary>
+    /// The query as search_key() folds names (lower case, one kind of apostrophe), with LIKE's
+    /// wildcards escaped so it matches literally.
+    /// </summary>
     public static string? LikePattern(string? query) =>
-        query?.Trim().ToLowerInvariant().Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+        query is null ? null : Apostrophes().Replace(query.Trim().ToLowerInvariant(), "'").Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+
+    /// <summary>The query as typed (barcodes are case-sensitive), with LIKE's wildcards escaped.</summary>
+    public static string? LiteralPattern(string? query) =>
+        query?.Trim().Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+
+    [System.Text.RegularExpressions.GeneratedRegex("[‘’ʻʼ`]")]
+    private static partial System.Text.RegularExpressions.Regex Apostrophes();
 
     /// <summary>The store's stock level of a variant, read from the committed rows.</summary>
     public async Task<decimal?> StockLevelAsync(Guid tenantId, Guid storeId, Guid variantId, CancellationToken ct)

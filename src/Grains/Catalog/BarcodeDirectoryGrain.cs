@@ -87,16 +87,18 @@ public sealed class BarcodeDirectoryGrain(NpgsqlDataSource db, CatalogCacheCount
         }
     }
 
+    // A (tenant_id, barcode) index of live barcodes, then the variant by primary key.
+    internal const string LookupSql =
+        """
+        SELECT v.product_id, b.variant_id
+        FROM variant_barcodes b
+        JOIN product_variants v ON v.id = b.variant_id AND v.deleted_at IS NULL
+        WHERE b.tenant_id = $1 AND b.barcode = $2 AND b.deleted_at IS NULL
+        """;
+
     private async Task<BarcodeTarget?> LookupAsync(string barcode)
     {
-        // Uses ux_barcodes_tenant_barcode (tenant_id, barcode) WHERE deleted_at IS NULL.
-        await using var cmd = db.CreateCommand(
-            """
-            SELECT v.product_id, b.variant_id
-            FROM variant_barcodes b
-            JOIN product_variants v ON v.id = b.variant_id AND v.deleted_at IS NULL
-            WHERE b.tenant_id = $1 AND b.barcode = $2 AND b.deleted_at IS NULL
-            """);
+        await using var cmd = db.CreateCommand(LookupSql);
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = _tenantId });
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = barcode });
         await using var reader = await cmd.ExecuteReaderAsync();

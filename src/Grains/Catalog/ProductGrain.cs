@@ -248,12 +248,16 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         }
     }
 
+    internal const string SkuHolderSql =
+        "SELECT id, sku FROM product_variants WHERE tenant_id = $1 AND sku = ANY($2) AND deleted_at IS NULL ORDER BY created_at LIMIT 1";
+
+    internal const string BarcodeHolderSql =
+        "SELECT variant_id, barcode FROM variant_barcodes WHERE tenant_id = $1 AND barcode = ANY($2) AND deleted_at IS NULL ORDER BY created_at LIMIT 1";
+
     private async Task<(Guid? Variant, string? Value)> FindHolderAsync(bool isSku, IReadOnlyCollection<string> values)
     {
         // The holder is a live variant of another product, or another variant of this one.
-        await using var cmd = db.CreateCommand(isSku
-            ? "SELECT id, sku FROM product_variants WHERE tenant_id = $1 AND sku = ANY($2) AND deleted_at IS NULL ORDER BY created_at LIMIT 1"
-            : "SELECT variant_id, barcode FROM variant_barcodes WHERE tenant_id = $1 AND barcode = ANY($2) AND deleted_at IS NULL ORDER BY created_at LIMIT 1");
+        await using var cmd = db.CreateCommand(isSku ? SkuHolderSql : BarcodeHolderSql);
         AddParameters(cmd.Parameters, _tenantId, values.ToArray());
         await using var reader = await cmd.ExecuteReaderAsync();
         return await reader.ReadAsync() ? (reader.GetGuid(0), reader.GetString(1)) : (null, values.FirstOrDefault());

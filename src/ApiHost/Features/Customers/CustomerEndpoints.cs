@@ -19,6 +19,7 @@ public static class CustomerEndpoints
         group.MapGet("/", List).RequireAuthorization(Policies.Staff).WithSummary("Customers by name; query matches name, phone digits or email prefix.");
         group.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.Staff).WithSummary("One customer.");
         group.MapGet("/by-phone/{phone}", ByPhone).RequireAuthorization(Policies.Staff).WithSummary("The customer with this phone (any common spelling).");
+        group.MapGet("/by-email/{email}", ByEmail).RequireAuthorization(Policies.Staff).WithSummary("The customer with this email.");
         group.MapGet("/by-card/{code}", ByCard).RequireAuthorization(Policies.Staff).WithSummary("The customer with this loyalty card.");
         group.MapPost("/", Create).RequireAuthorization(Policies.Manager).WithSummary("Create a customer.");
         group.MapPatch("/{id:guid}", Update).RequireAuthorization(Policies.Manager).WithSummary("Change a customer (absent: unchanged; null: cleared).");
@@ -46,6 +47,12 @@ public static class CustomerEndpoints
             return ApiProblems.Validation(new FieldErrors().Add("phone", "must be a valid phone number (E.164, e.g. +998901234567)"));
         var customer = await customers.FindAsync(user.GetTenantId(), "phone", normalized, ct);
         return customer is null ? NotFound($"No customer has phone {normalized}.") : TypedResults.Ok(customer);
+    }
+
+    private static async Task<Results<Ok<Customer>, ProblemHttpResult>> ByEmail(string email, ClaimsPrincipal user, Customers customers, CancellationToken ct)
+    {
+        var normalized = ContactFormats.NormalizeEmail(email);
+        return Found(normalized is null ? null : await customers.FindAsync(user.GetTenantId(), "lower(email)", normalized, ct), $"No customer has email {email}.");
     }
 
     private static async Task<Results<Ok<Customer>, ProblemHttpResult>> ByCard(string code, ClaimsPrincipal user, Customers customers, CancellationToken ct) =>

@@ -21,20 +21,26 @@ public sealed class Customers(NpgsqlDataSource db)
 {
     private const string Columns = "id, name, phone, email, card_code, notes, created_at, updated_at";
 
+    internal const string ListSql =
+        $"""
+        SELECT {Columns}, count(*) OVER ()
+        FROM customers
+        WHERE tenant_id = $1 AND deleted_at IS NULL
+          AND ($2::text IS NULL OR search_key(name) LIKE '%' || $2 || '%' OR lower(email) LIKE $2 || '%'
+               OR ($3::text IS NOT NULL AND phone LIKE '%' || $3 || '%'))
+        ORDER BY name, id
+        LIMIT $4 OFFSET $5
+        """;
+
+    /// <summary>By id, phone, card code or lower(email): each a tenant-scoped index of live customers.</summary>
+    internal static string FindSql(string column) =>
+        $"SELECT {Columns} FROM customers WHERE tenant_id = $1 AND {column} = $2 AND deleted_at IS NULL";
+
     public async Task<ListPage<Customer>> ListAsync(Guid tenantId, PageRequest page, string? query, CancellationToken ct)
     {
         var pattern = ProductQueries.LikePattern(query);
         var digits = query is null ? null : new string(query.Where(char.IsAsciiDigit).ToArray());
-        await using var cmd = db.CreateCommand(
-            $"""
-            SELECT {Columns}, count(*) OVER ()
-            FROM customers
-            WHERE tenant_id = $1 AND deleted_at IS NULL
-              AND ($2::text IS NULL OR search_key(name) LIKE '%' || $2 || '%' OR lower(email) LIKE $2 || '%'
-                   OR ($3::text IS NOT NULL AND phone LIKE '%' || $3 || '%'))
-            ORDER BY name, id
-            LIMIT $4 OFFSET $5
-            """);
+        await using var cmd = db.CreateCommand(ListSql);
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)pattern ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter { Value = digits is { Length: >= 3 } ? digits : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
@@ -56,8 +62,8 @@ public sealed class Customers(NpgsqlDataSource db)
     /// <summary>The live customer whose column equals the value (id, phone or card_code), or null.</summary>
     public async Task<Customer?> FindAsync(Guid tenantId, string column, object value, CancellationToken ct)
     {
-        // column is one of three fixed names chosen by the caller, never input.
-        await using var cmd = db.CreateCommand($"SELECT {Columns} FROM customers WHERE tenant_id = $1 AND {column} = $2 AND deleted_at IS NULL");
+        // column is one of the fixed names chosen by the caller, never input.
+        await using var cmd = db.CreateCommand(FindSql(column));
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = value });
         await using var reader = await cmd.ExecuteReaderAsync(ct);

@@ -7,33 +7,35 @@ namespace JowiShop.ApiHost.Features.Products;
 /// <summary>Back-office product lists: one SQL round trip over the tenant-scoped partial indexes.</summary>
 public sealed partial class ProductQueries(NpgsqlDataSource db)
 {
+    internal const string ListSql =
+        """
+        WITH page AS (
+            SELECT p.id, p.name, p.description, p.category_id, p.active, p.created_at, p.updated_at, count(*) OVER () AS total
+            FROM products p
+            WHERE p.tenant_id = $1 AND p.deleted_at IS NULL
+              AND ($2::uuid IS NULL OR p.category_id = $2)
+              AND ($3::boolean IS NULL OR p.active = $3)
+              AND ($4::text IS NULL
+                   OR search_key(p.name) LIKE '%' || $4 || '%'
+                   OR EXISTS (SELECT 1 FROM product_variants v
+                              WHERE v.tenant_id = $1 AND v.product_id = p.id AND v.deleted_at IS NULL AND lower(v.sku) LIKE $4 || '%')
+                   OR EXISTS (SELECT 1 FROM variant_barcodes b JOIN product_variants v ON v.id = b.variant_id
+                              WHERE b.tenant_id = $1 AND v.product_id = p.id AND b.deleted_at IS NULL AND b.barcode LIKE $7 || '%'))
+            ORDER BY p.name, p.id
+            LIMIT $5 OFFSET $6
+        )
+        SELECT page.id, page.name, page.description, page.category_id, page.active, page.created_at, page.updated_at, page.total,
+               v.id, v.name, v.sku, v.price, v.cost, v.unit, v.active, v.updated_at,
+               ARRAY(SELECT b.barcode FROM variant_barcodes b
+                     WHERE b.tenant_id = $1 AND b.variant_id = v.id AND b.deleted_at IS NULL ORDER BY b.created_at, b.barcode)
+        FROM page
+        LEFT JOIN product_variants v ON v.tenant_id = $1 AND v.product_id = page.id AND v.deleted_at IS NULL
+        ORDER BY page.name, page.id, v.created_at, v.id
+        """;
+
     public async Task<ListPage<Product>> ListAsync(Guid tenantId, PageRequest page, Guid? categoryId, string? query, bool? active, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
-            """
-            WITH page AS (
-                SELECT p.id, p.name, p.description, p.category_id, p.active, p.created_at, p.updated_at, count(*) OVER () AS total
-                FROM products p
-                WHERE p.tenant_id = $1 AND p.deleted_at IS NULL
-                  AND ($2::uuid IS NULL OR p.category_id = $2)
-                  AND ($3::boolean IS NULL OR p.active = $3)
-                  AND ($4::text IS NULL
-                       OR search_key(p.name) LIKE '%' || $4 || '%'
-                       OR EXISTS (SELECT 1 FROM product_variants v
-                                  WHERE v.tenant_id = $1 AND v.product_id = p.id AND v.deleted_at IS NULL AND lower(v.sku) LIKE $4 || '%')
-                       OR EXISTS (SELECT 1 FROM variant_barcodes b JOIN product_variants v ON v.id = b.variant_id
-                                  WHERE b.tenant_id = $1 AND v.product_id = p.id AND b.deleted_at IS NULL AND b.barcode LIKE $7 || '%'))
-                ORDER BY p.name, p.id
-                LIMIT $5 OFFSET $6
-            )
-            SELECT page.id, page.name, page.description, page.category_id, page.active, page.created_at, page.updated_at, page.total,
-                   v.id, v.name, v.sku, v.price, v.cost, v.unit, v.active, v.updated_at,
-                   ARRAY(SELECT b.barcode FROM variant_barcodes b
-                         WHERE b.tenant_id = $1 AND b.variant_id = v.id AND b.deleted_at IS NULL ORDER BY b.created_at, b.barcode)
-            FROM page
-            LEFT JOIN product_variants v ON v.tenant_id = $1 AND v.product_id = page.id AND v.deleted_at IS NULL
-            ORDER BY page.name, page.id, v.created_at, v.id
-            """);
+        await using var cmd = db.CreateCommand(ListSql);
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)categoryId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)active ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Boolean });

@@ -104,7 +104,7 @@ CREATE TABLE customers (
     UNIQUE (tenant_id, id)
 );
 CREATE UNIQUE INDEX ux_customers_tenant_phone ON customers (tenant_id, phone) WHERE deleted_at IS NULL AND phone IS NOT NULL;
-CREATE INDEX ix_customers_tenant_email ON customers (tenant_id, lower(email)) WHERE deleted_at IS NULL AND email IS NOT NULL;
+CREATE INDEX ix_customers_tenant_email ON customers (tenant_id, lower(email) text_pattern_ops) WHERE deleted_at IS NULL AND email IS NOT NULL;
 CREATE UNIQUE INDEX ux_customers_tenant_card ON customers (tenant_id, card_code) WHERE deleted_at IS NULL AND card_code IS NOT NULL;
 CREATE INDEX ix_customers_tenant_list ON customers (tenant_id, name, id) WHERE deleted_at IS NULL;
 
@@ -166,7 +166,8 @@ CREATE TABLE variant_barcodes (
     deleted_at  timestamptz,
     FOREIGN KEY (tenant_id, variant_id) REFERENCES product_variants (tenant_id, id)
 );
-CREATE UNIQUE INDEX ux_barcodes_tenant_barcode ON variant_barcodes (tenant_id, barcode) WHERE deleted_at IS NULL;
+-- text_pattern_ops: the same index serves equality, uniqueness and prefix (LIKE 'abc%') search in any collation.
+CREATE UNIQUE INDEX ux_barcodes_tenant_barcode ON variant_barcodes (tenant_id, barcode text_pattern_ops) WHERE deleted_at IS NULL;
 CREATE INDEX ix_barcodes_tenant_variant ON variant_barcodes (tenant_id, variant_id) WHERE deleted_at IS NULL;
 
 CREATE TABLE stock_levels (

@@ -10,7 +10,5 @@ AS $$ SELECT translate(lower(t), '‘’ʻʼ`', '''''''''''') $$;
 CREATE INDEX ix_products_search ON products USING gin (search_key(name) gin_trgm_ops) WHERE deleted_at IS NULL;
 CREATE INDEX ix_customers_search ON customers USING gin (search_key(name) gin_trgm_ops) WHERE deleted_at IS NULL;
 CREATE INDEX ix_customers_phone_search ON customers USING gin (phone gin_trgm_ops) WHERE deleted_at IS NULL AND phone IS NOT NULL;
-CREATE INDEX ix_customers_email_prefix ON customers (tenant_id, lower(email) text_pattern_ops) WHERE deleted_at IS NULL AND email IS NOT NULL;
 CREATE INDEX ix_stores_search ON stores USING gin (search_key(name) gin_trgm_ops) WHERE deleted_at IS NULL;
 CREATE INDEX ix_variants_sku_prefix ON product_variants (tenant_id, lower(sku) text_pattern_ops) WHERE deleted_at IS NULL;
-CREATE INDEX ix_barcodes_prefix ON variant_barcodes (tenant_id, barcode text_pattern_ops) WHERE deleted_at IS NULL;

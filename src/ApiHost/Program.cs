@@ -7,6 +7,7 @@ using JowiShop.ApiHost.Features.Health;
 using JowiShop.ApiHost.Features.Products;
 using JowiShop.ApiHost.Features.Receipts;
 using JowiShop.ApiHost.Features.Search;
+using JowiShop.ApiHost.Features.Staff;
 using JowiShop.ApiHost.Features.Stores;
 using JowiShop.ApiHost.Features.Tenant;
 using JowiShop.ApiHost.Infrastructure;
@@ -58,6 +59,7 @@ builder.Services.AddSingleton<ProductQueries>();
 builder.Services.AddSingleton<VariantProducts>();
 builder.Services.AddSingleton<ReceiptQueries>();
 builder.Services.AddSingleton<Customers>();
+builder.Services.AddSingleton<Employees>();
 builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
 {
     o.MapInboundClaims = false;
@@ -118,10 +120,12 @@ api.MapAuthEndpoints();
 api.MapTenantEndpoints();
 api.MapStoreEndpoints();
 api.MapProductEndpoints();
+api.MapCategoryEndpoints();
 api.MapReceiptEndpoints();
 api.MapInventoryEndpoints();
 api.MapCustomerEndpoints();
 api.MapSearchEndpoints();
+api.MapEmployeeEndpoints();
 
 app.Run();
 

@@ -1,0 +1,111 @@
+using System.Security.Claims;
+using System.Text.Json.Nodes;
+using JowiShop.ApiHost.Features.Auth;
+using JowiShop.ApiHost.Infrastructure;
+using JowiShop.Grains.Abstractions;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace JowiShop.ApiHost.Features.Staff;
+
+public sealed record EmployeeRequest(string? Name, string? Email, string? Phone, string? Password, string? Role, string? Position, IReadOnlyList<Guid>? StoreIds);
+
+public static class EmployeeEndpoints
+{
+    public static RouteGroupBuilder MapEmployeeEndpoints(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/employees").WithTags("Employees");
+        group.MapGet("/", List).RequireAuthorization(Policies.Staff).WithSummary("Employees by name; filter: storeId.");
+        group.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.Staff).WithSummary("One employee.");
+        group.MapPost("/", Create).RequireAuthorization(Policies.Admin).WithSummary("Hire: a login with a role (admin, manager, cashier), assigned to stores.");
+        group.MapPatch("/{id:guid}", Update).RequireAuthorization(Policies.Admin).WithSummary("Change name, contacts, role, position, stores or password.");
+        group.MapDelete("/{id:guid}", Delete).RequireAuthorization(Policies.Admin).WithSummary("Let go: soft-deletes the employee and its login.");
+        return api;
+    }
+
+    private static async Task<Results<Ok<ListPage<Employee>>, ValidationProblem>> List(int? page, int? limit, Guid? storeId, ClaimsPrincipal user,
+        Employees employees, CancellationToken ct)
+    {
+        if (!Paging.TryCreate(page, limit, out var request, out var errors))
+            return ApiProblems.Validation(errors);
+        return TypedResults.Ok(await employees.ListAsync(user.GetTenantId(), request, storeId, ct));
+    }
+
+    private static async Task<Results<Ok<Employee>, ProblemHttpResult>> Get(Guid id, ClaimsPrincipal user, Employees employees, CancellationToken ct) =>
+        await employees.FindAsync(user.GetTenantId(), id, ct) is { } employee ? TypedResults.Ok(employee) : NotFound(id);
+
+    private static async Task<Results<Created<Employee>, ValidationProblem, ProblemHttpResult>> Create(EmployeeRequest request, ClaimsPrincipal user,
+        Employees employees, IGrainFactory grains, CancellationToken ct)
+    {
+        var tenantId = user.GetTenantId();
+        var errors = new FieldErrors().Require(request.Password is not null, "password", "is required");
+        var fields = await ValidateAsync(request.Name, request.Email, request.Phone, request.Password, request.Role, request.Position,
+            request.StoreIds ?? [], errors, grains.GetGrain<ITenantGrain>(tenantId));
+        if (fields is null)
+            return ApiProblems.Validation(errors);
+        var (conflict, id) = await employees.CreateAsync(tenantId, fields, ct);
+        if (conflict != EmployeeConflict.None)
+            return Conflict(conflict);
+        return TypedResults.Created($"/api/v1/employees/{id}", (await employees.FindAsync(tenantId, id, ct))!);
+    }
+
+    private static async Task<Results<Ok<Employee>, ValidationProblem, ProblemHttpResult>> Update(Guid id, JsonObject body, ClaimsPrincipal user,
+        Employees employees, IGrainFactory grains, CancellationToken ct)
+    {
+        var tenantId = user.GetTenantId();
+        if (await employees.FindAsync(tenantId, id, ct) is not { } current)
+            return NotFound(id);
+        var patch = new PatchBody(body, new FieldErrors());
+        string? Text(string name, string? existing) => patch.Has(name) ? patch.Get<string>(name) : existing;
+        var role = Text("role", current.Role);
+        if (current.Role == Roles.Owner && role != Roles.Owner)
+            return OwnerProtected();
+        var fields = await ValidateAsync(Text("name", current.Name), Text("email", current.Email), Text("phone", current.Phone),
+            patch.Get<string>("password"), current.Role == Roles.Owner ? null : role, Text("position", current.Position),
+            patch.Has("storeIds") ? patch.Get<Guid[]>("storeIds") ?? [] : current.StoreIds, patch.Errors, grains.GetGrain<ITenantGrain>(tenantId),
+            keepOwner: current.Role == Roles.Owner);
+        if (fields is null)
+            return ApiProblems.Validation(patch.Errors);
+        var conflict = await employees.UpdateAsync(tenantId, current, fields, ct);
+        return conflict == EmployeeConflict.None ? TypedResults.Ok((await employees.FindAsync(tenantId, id, ct))!) : Conflict(conflict);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, ClaimsPrincipal user, Employees employees, CancellationToken ct)
+    {
+        var tenantId = user.GetTenantId();
+        if (await employees.FindAsync(tenantId, id, ct) is not { } current)
+            return NotFound(id);
+        if (current.Role == Roles.Owner)
+            return OwnerProtected();
+        await employees.DeleteAsync(tenantId, current, ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<EmployeeFields?> ValidateAsync(string? name, string? email, string? phone, string? password, string? role,
+        string? position, IReadOnlyList<Guid> storeIds, FieldErrors errors, ITenantGrain tenant, bool keepOwner = false)
+    {
+        var normalizedEmail = email is null ? null : ContactFormats.NormalizeEmail(email);
+        var normalizedPhone = phone is null ? null : ContactFormats.NormalizePhone(phone);
+        errors.RequireName(name, "name")
+            .Require(email is null || normalizedEmail is not null, "email", "must be a valid email address")
+            .Require(phone is null || normalizedPhone is not null, "phone", "must be a valid phone number (E.164, e.g. +998901234567)")
+            .Require(email is not null || phone is not null, "email", "an email or a phone is required to log in")
+            .Require(password is null || password.Length is >= AuthEndpoints.MinPasswordLength and <= AuthEndpoints.MaxPasswordLength, "password",
+                $"must be {AuthEndpoints.MinPasswordLength} to {AuthEndpoints.MaxPasswordLength} characters")
+            .Require(keepOwner || role is Roles.Admin or Roles.Manager or Roles.Cashier, "role", "must be admin, manager or cashier")
+            .Require(position is null || position.Length <= 200, "position", "must be at most 200 characters")
+            .Require(storeIds.Count <= 1000, "storeIds", "must hold at most 1000 stores");
+        for (var i = 0; i < storeIds.Count && i < 1000; i++)
+            if (await tenant.GetStoreAsync(storeIds[i]) is null)
+                errors.Add($"storeIds[{i}]", $"store {storeIds[i]} does not exist");
+        return errors.Any ? null : new EmployeeFields(name!.Trim(), normalizedEmail, normalizedPhone, keepOwner ? Roles.Owner : role!, position, storeIds, password);
+    }
+
+    private static ProblemHttpResult NotFound(Guid id) => ApiProblems.NotFound("employee.not_found", $"Employee {id} does not exist.");
+
+    private static ProblemHttpResult OwnerProtected() =>
+        ApiProblems.Conflict("employee.owner_protected", "The owner cannot be demoted or deleted.");
+
+    private static ProblemHttpResult Conflict(EmployeeConflict conflict) => conflict == EmployeeConflict.Phone
+        ? ApiProblems.Conflict("employee.phone_taken", "A user with this phone already exists.")
+        : ApiProblems.Conflict("employee.email_taken", "A user with this email already exists.");
+}

@@ -1,0 +1,132 @@
+using JowiShop.ApiHost.Features.Auth;
+using JowiShop.Grains.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace JowiShop.ApiHost.Features.Staff;
+
+public sealed record Employee(Guid Id, Guid UserId, string Name, string? Email, string? Phone, string Role, string? Position,
+    IReadOnlyList<Guid> StoreIds, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>An employee's fields as a write sets them; a null password keeps the current one.</summary>
+public sealed record EmployeeFields(string Name, string? Email, string? Phone, string Role, string? Position, IReadOnlyList<Guid> StoreIds, string? Password);
+
+public enum EmployeeConflict { None, Email, Phone }
+
+/// <summary>Employees: a user (login, role) plus the employee row and its store assignments, written in one transaction.</summary>
+public sealed class Employees(NpgsqlDataSource db)
+{
+    private const string Select =
+        """
+        SELECT e.id, u.id, u.name, u.email, u.phone, u.role, e.position,
+               ARRAY(SELECT s.store_id FROM employee_stores s WHERE s.tenant_id = e.tenant_id AND s.employee_id = e.id ORDER BY s.store_id),
+               e.created_at, greatest(e.updated_at, u.updated_at), count(*) OVER ()
+        FROM employees e JOIN users u ON u.id = e.user_id AND u.tenant_id = e.tenant_id
+        WHERE e.tenant_id = $1 AND e.deleted_at IS NULL
+        """;
+
+    public async Task<ListPage<Employee>> ListAsync(Guid tenantId, PageRequest page, Guid? storeId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(Select +
+            " AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM employee_stores s WHERE s.tenant_id = e.tenant_id AND s.employee_id = e.id AND s.store_id = $2))" +
+            " ORDER BY u.name, e.id LIMIT $3 OFFSET $4");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)storeId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Limit });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Offset });
+        var items = new List<Employee>();
+        long total = 0;
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            items.Add(Read(reader));
+            total = reader.GetInt64(10);
+        }
+        return new ListPage<Employee>(items, page.Page, page.Limit, total);
+    }
+
+    public async Task<Employee?> FindAsync(Guid tenantId, Guid id, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(Select + " AND e.id = $2");
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
+        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+
+    public async Task<(EmployeeConflict Conflict, Guid Id)> CreateAsync(Guid tenantId, EmployeeFields f, CancellationToken ct)
+    {
+        var id = Guid.CreateVersion7();
+        return (await WriteAsync(tenantId, id, Guid.CreateVersion7(), f, create: true, ct), id);
+    }
+
+    public Task<EmployeeConflict> UpdateAsync(Guid tenantId, Employee current, EmployeeFields f, CancellationToken ct) =>
+        WriteAsync(tenantId, current.Id, current.UserId, f, create: false, ct);
+
+    /// <summary>Soft-deletes the employee and its user, so the login stops working at once.</summary>
+    public async Task DeleteAsync(Guid tenantId, Employee employee, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var batch = new NpgsqlBatch(connection, tx)
+        {
+            BatchCommands =
+            {
+                Command("UPDATE employees SET deleted_at = now() WHERE tenant_id = $1 AND id = $2", tenantId, employee.Id),
+                Command("UPDATE users SET deleted_at = now() WHERE tenant_id = $1 AND id = $2", tenantId, employee.UserId),
+            },
+        };
+        await batch.ExecuteNonQueryAsync(ct);
+        await tx.CommitAsync(ct);
+    }
+
+    private async Task<EmployeeConflict> WriteAsync(Guid tenantId, Guid employeeId, Guid userId, EmployeeFields f, bool create, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var batch = new NpgsqlBatch(connection, tx);
+        object Text(string? v) => (object?)v ?? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
+        if (create)
+        {
+            batch.BatchCommands.Add(Command(
+                "INSERT INTO users (id, tenant_id, name, email, phone, password_hash, role) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                userId, tenantId, f.Name, Text(f.Email), Text(f.Phone), Accounts.HashPassword(f.Password!), f.Role));
+            batch.BatchCommands.Add(Command("INSERT INTO employees (id, tenant_id, user_id, position) VALUES ($1, $2, $3, $4)",
+                employeeId, tenantId, userId, Text(f.Position)));
+        }
+        else
+        {
+            batch.BatchCommands.Add(Command(
+                "UPDATE users SET name = $3, email = $4, phone = $5, role = $6, password_hash = COALESCE($7, password_hash), updated_at = now() WHERE tenant_id = $1 AND id = $2",
+                tenantId, userId, f.Name, Text(f.Email), Text(f.Phone), f.Role, Text(f.Password is null ? null : Accounts.HashPassword(f.Password))));
+            batch.BatchCommands.Add(Command("UPDATE employees SET position = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2",
+                tenantId, employeeId, Text(f.Position)));
+            batch.BatchCommands.Add(Command("DELETE FROM employee_stores WHERE tenant_id = $1 AND employee_id = $2", tenantId, employeeId));
+        }
+        batch.BatchCommands.Add(Command(
+            "INSERT INTO employee_stores (tenant_id, employee_id, store_id) SELECT $1, $2, s FROM unnest($3::uuid[]) AS s",
+            tenantId, employeeId, f.StoreIds.Distinct().ToArray()));
+        try
+        {
+            await batch.ExecuteNonQueryAsync(ct);
+            await tx.CommitAsync(ct);
+            return EmployeeConflict.None;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName is "ux_users_email" or "ux_users_phone")
+        {
+            return e.ConstraintName == "ux_users_phone" ? EmployeeConflict.Phone : EmployeeConflict.Email;
+        }
+    }
+
+    private static Employee Read(NpgsqlDataReader r) => new(r.GetGuid(0), r.GetGuid(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
+        r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6), r.GetFieldValue<Guid[]>(7),
+        r.GetFieldValue<DateTimeOffset>(8), r.GetFieldValue<DateTimeOffset>(9));
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
+            command.Parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = value });
+        return command;
+    }
+}

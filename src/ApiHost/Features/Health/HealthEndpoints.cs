@@ -46,7 +46,8 @@ public static class HealthEndpoints
         var counters = services.GetService<CatalogCacheCounters>();
         return TypedResults.Ok(new CacheStateResponse(
             Active(nameof(ProductGrain)), Active(nameof(BarcodeDirectoryGrain)),
-            counters?.Hits, counters?.Misses, counters?.UnknownHits, counters?.Evictions, counters?.ActiveProductGrains));
+            counters?.Hits, counters?.Misses, counters?.UnknownHits, counters?.Evictions, counters?.ActiveProductGrains,
+            GC.GetGCMemoryInfo().HeapSizeBytes, Environment.WorkingSet));
     }
 
     private static Task WriteReadiness(HttpContext context, HealthReport report) =>
@@ -73,4 +74,5 @@ public sealed record HealthStatusResponse(string Status);
 /// </summary>
 public sealed record CacheStateResponse(
     long ActiveProductGrains, long ActiveBarcodeDirectoryGrains,
-    long? Hits, long? Misses, long? UnknownHits, long? Evictions, long? ProductGrainsOnThisSilo);
+    long? Hits, long? Misses, long? UnknownHits, long? Evictions, long? ProductGrainsOnThisSilo,
+    long ManagedHeapBytes, long WorkingSetBytes);

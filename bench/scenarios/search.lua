@@ -1,0 +1,3 @@
+dofile("bench/scenarios/common.lua")
+function init(args) load_data() end
+function request() return wrk.format("GET", "/api/v1/search?query=" .. pick(DATA.queries) .. "&limit=10", auth) end

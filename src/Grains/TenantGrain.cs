@@ -1,3 +1,4 @@
+using JowiShop.Grains.Persistence;
 using JowiShop.Grains.Abstractions;
 using Npgsql;
 using NpgsqlTypes;
@@ -24,10 +25,10 @@ public sealed class TenantGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         await using var batch = db.CreateBatch();
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             "SELECT id, name, address, phone, time_zone, allow_negative_stock, created_at, updated_at FROM stores WHERE tenant_id = $1 AND deleted_at IS NULL",
             TenantId));
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             "SELECT id, store_id, name, created_at, updated_at FROM terminals WHERE tenant_id = $1 AND deleted_at IS NULL", TenantId));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -170,16 +171,8 @@ public sealed class TenantGrain(
     private async Task ExecuteAsync(string sql, params object[] values)
     {
         await using var cmd = db.CreateCommand(sql);
-        foreach (var value in values)
-            cmd.Parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = value });
+        Sql.Add(cmd.Parameters, values);
         await cmd.ExecuteNonQueryAsync();
     }
 
-    private static NpgsqlBatchCommand Command(string sql, params object[] values)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in values)
-            command.Parameters.Add(new NpgsqlParameter { Value = value });
-        return command;
-    }
 }

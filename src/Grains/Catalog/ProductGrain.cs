@@ -1,3 +1,4 @@
+using JowiShop.Grains.Persistence;
 using JowiShop.Grains.Abstractions.Catalog;
 using Npgsql;
 
@@ -49,7 +50,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             if (draft.CategoryId is { } category && !await CategoryIsLiveAsync(connection, tx, category))
                 return new CatalogWrite(CatalogOutcome.CategoryNotFound);
             await using var batch = new NpgsqlBatch(connection, tx);
-            batch.BatchCommands.Add(Command(
+            batch.BatchCommands.Add(Sql.Command(
                 "INSERT INTO products (id, tenant_id, category_id, name, description, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
                 _productId, _tenantId, (object?)draft.CategoryId ?? DBNull.Value, draft.Name, (object?)draft.Description ?? DBNull.Value, draft.Active, now));
             foreach (var variant in draft.Variants)
@@ -87,7 +88,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             await using var cmd = new NpgsqlCommand(
                 "UPDATE products SET name = $3, description = $4, category_id = $5, active = $6, updated_at = $7 WHERE tenant_id = $1 AND id = $2",
                 connection, tx);
-            AddParameters(cmd.Parameters, _tenantId, _productId, updated.Name, (object?)updated.Description ?? DBNull.Value,
+            Sql.Add(cmd.Parameters, _tenantId, _productId, updated.Name, (object?)updated.Description ?? DBNull.Value,
                 (object?)updated.CategoryId ?? DBNull.Value, updated.Active, updated.UpdatedAt);
             await cmd.ExecuteNonQueryAsync();
             return null;
@@ -110,9 +111,9 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             {
                 BatchCommands =
                 {
-                    Command("UPDATE variant_barcodes SET deleted_at = now() WHERE tenant_id = $1 AND deleted_at IS NULL AND variant_id IN (SELECT id FROM product_variants WHERE tenant_id = $1 AND product_id = $2)", _tenantId, _productId),
-                    Command("UPDATE product_variants SET deleted_at = now() WHERE tenant_id = $1 AND product_id = $2 AND deleted_at IS NULL", _tenantId, _productId),
-                    Command("UPDATE products SET deleted_at = now() WHERE tenant_id = $1 AND id = $2", _tenantId, _productId),
+                    Sql.Command("UPDATE variant_barcodes SET deleted_at = now() WHERE tenant_id = $1 AND deleted_at IS NULL AND variant_id IN (SELECT id FROM product_variants WHERE tenant_id = $1 AND product_id = $2)", _tenantId, _productId),
+                    Sql.Command("UPDATE product_variants SET deleted_at = now() WHERE tenant_id = $1 AND product_id = $2 AND deleted_at IS NULL", _tenantId, _productId),
+                    Sql.Command("UPDATE products SET deleted_at = now() WHERE tenant_id = $1 AND id = $2", _tenantId, _productId),
                 },
             };
             await batch.ExecuteNonQueryAsync();
@@ -136,7 +137,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         {
             await using var batch = new NpgsqlBatch(connection, tx);
             AddVariantCommands(batch, draft, now);
-            batch.BatchCommands.Add(Command("UPDATE products SET updated_at = $3 WHERE tenant_id = $1 AND id = $2", _tenantId, _productId, now));
+            batch.BatchCommands.Add(Sql.Command("UPDATE products SET updated_at = $3 WHERE tenant_id = $1 AND id = $2", _tenantId, _productId, now));
             await batch.ExecuteNonQueryAsync();
             return null;
         }, [draft.Sku], draft.Barcodes);
@@ -171,17 +172,17 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         var conflict = await WriteAsync(async (connection, tx) =>
         {
             await using var batch = new NpgsqlBatch(connection, tx);
-            batch.BatchCommands.Add(Command(
+            batch.BatchCommands.Add(Sql.Command(
                 "UPDATE product_variants SET name = $3, sku = $4, price = $5, cost = $6, unit = $7, active = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2",
                 _tenantId, variantId, updated.Name, updated.Sku, updated.Price, (object?)updated.Cost ?? DBNull.Value,
                 updated.Unit.ToSql(), updated.Active, now));
             if (removed.Length > 0)
-                batch.BatchCommands.Add(Command(
+                batch.BatchCommands.Add(Sql.Command(
                     "UPDATE variant_barcodes SET deleted_at = now() WHERE tenant_id = $1 AND variant_id = $2 AND barcode = ANY($3) AND deleted_at IS NULL",
                     _tenantId, variantId, removed));
             foreach (var barcode in added)
                 batch.BatchCommands.Add(BarcodeInsert(variantId, barcode, now));
-            batch.BatchCommands.Add(Command("UPDATE products SET updated_at = $3 WHERE tenant_id = $1 AND id = $2", _tenantId, _productId, now));
+            batch.BatchCommands.Add(Sql.Command("UPDATE products SET updated_at = $3 WHERE tenant_id = $1 AND id = $2", _tenantId, _productId, now));
             await batch.ExecuteNonQueryAsync();
             return null;
         }, patch.Sku is null ? null : [patch.Sku], added);
@@ -207,9 +208,9 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             {
                 BatchCommands =
                 {
-                    Command("UPDATE variant_barcodes SET deleted_at = $3 WHERE tenant_id = $1 AND variant_id = $2 AND deleted_at IS NULL", _tenantId, variantId, now),
-                    Command("UPDATE product_variants SET deleted_at = $3 WHERE tenant_id = $1 AND id = $2", _tenantId, variantId, now),
-                    Command("UPDATE products SET updated_at = $3 WHERE tenant_id = $1 AND id = $2", _tenantId, _productId, now),
+                    Sql.Command("UPDATE variant_barcodes SET deleted_at = $3 WHERE tenant_id = $1 AND variant_id = $2 AND deleted_at IS NULL", _tenantId, variantId, now),
+                    Sql.Command("UPDATE product_variants SET deleted_at = $3 WHERE tenant_id = $1 AND id = $2", _tenantId, variantId, now),
+                    Sql.Command("UPDATE products SET updated_at = $3 WHERE tenant_id = $1 AND id = $2", _tenantId, _productId, now),
                 },
             };
             await batch.ExecuteNonQueryAsync();
@@ -258,7 +259,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     {
         // The holder is a live variant of another product, or another variant of this one.
         await using var cmd = db.CreateCommand(isSku ? SkuHolderSql : BarcodeHolderSql);
-        AddParameters(cmd.Parameters, _tenantId, values.ToArray());
+        Sql.Add(cmd.Parameters, _tenantId, values.ToArray());
         await using var reader = await cmd.ExecuteReaderAsync();
         return await reader.ReadAsync() ? (reader.GetGuid(0), reader.GetString(1)) : (null, values.FirstOrDefault());
     }
@@ -267,13 +268,13 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     {
         await using var cmd = new NpgsqlCommand(
             "SELECT EXISTS (SELECT 1 FROM categories WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL)", connection, tx);
-        AddParameters(cmd.Parameters, _tenantId, categoryId);
+        Sql.Add(cmd.Parameters, _tenantId, categoryId);
         return (bool)(await cmd.ExecuteScalarAsync())!;
     }
 
     private void AddVariantCommands(NpgsqlBatch batch, VariantDraft variant, DateTimeOffset now)
     {
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             "INSERT INTO product_variants (id, tenant_id, product_id, name, sku, price, cost, unit, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
             variant.Id, _tenantId, _productId, variant.Name, variant.Sku, variant.Price, (object?)variant.Cost ?? DBNull.Value,
             variant.Unit.ToSql(), variant.Active, now));
@@ -284,7 +285,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     private NpgsqlBatchCommand BarcodeInsert(Guid variantId, string barcode, DateTimeOffset now)
     {
         Barcodes.TryClassify(barcode, out var symbology, out _);
-        return Command("INSERT INTO variant_barcodes (tenant_id, variant_id, barcode, symbology, created_at) VALUES ($1, $2, $3, $4, $5)",
+        return Sql.Command("INSERT INTO variant_barcodes (tenant_id, variant_id, barcode, symbology, created_at) VALUES ($1, $2, $3, $4, $5)",
             _tenantId, variantId, barcode, symbology.ToSql(), now);
     }
 
@@ -306,13 +307,13 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     private async Task<Product?> LoadAsync(CancellationToken ct)
     {
         await using var batch = db.CreateBatch();
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             "SELECT name, description, category_id, active, created_at, updated_at FROM products WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
             _tenantId, _productId));
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             "SELECT id, name, sku, price, cost, unit, active, updated_at FROM product_variants WHERE tenant_id = $1 AND product_id = $2 AND deleted_at IS NULL ORDER BY created_at, id",
             _tenantId, _productId));
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             """
             SELECT b.variant_id, b.barcode FROM variant_barcodes b
             JOIN product_variants v ON v.id = b.variant_id
@@ -347,16 +348,5 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             variants.Select(v => v with { Barcodes = barcodes.GetValueOrDefault(v.Id) ?? [] }).ToArray(), created, updated);
     }
 
-    private static NpgsqlBatchCommand Command(string sql, params object[] values)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        AddParameters(command.Parameters, values);
-        return command;
-    }
 
-    private static void AddParameters(NpgsqlParameterCollection parameters, params object[] values)
-    {
-        foreach (var value in values)
-            parameters.Add(new NpgsqlParameter { Value = value });
-    }
 }

@@ -1,3 +1,4 @@
+using JowiShop.Grains.Persistence;
 using JowiShop.Grains.Abstractions.Sales;
 using Npgsql;
 
@@ -15,16 +16,16 @@ public static class ReceiptRows
         if (ids.Count == 0)
             return result;
         await using var batch = db.CreateBatch();
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             """
             SELECT id, receipt_number, kind, store_id, terminal_id, cashier_id, customer_id, refund_of, created_at, business_date,
                    subtotal, discount_total, total, change_due, note, sequence_no, request_hash
             FROM receipts WHERE tenant_id = $1 AND id = ANY($2)
             """, tenantId, ids.ToArray()));
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             "SELECT receipt_id, line_no, variant_id, quantity, unit_price, discount, line_total, cost_of_goods FROM receipt_items WHERE receipt_id = ANY($2) AND tenant_id = $1 ORDER BY receipt_id, line_no",
             tenantId, ids.ToArray()));
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             "SELECT receipt_id, method, amount FROM receipt_payments WHERE receipt_id = ANY($2) AND tenant_id = $1 ORDER BY receipt_id, line_no",
             tenantId, ids.ToArray()));
         await using var reader = await batch.ExecuteReaderAsync(ct);
@@ -69,13 +70,6 @@ public static class ReceiptRows
         return result;
     }
 
-    private static NpgsqlBatchCommand Command(string sql, params object[] values)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in values)
-            command.Parameters.Add(new NpgsqlParameter { Value = value });
-        return command;
-    }
 }
 
 public static class PaymentMethods

@@ -1,3 +1,4 @@
+using JowiShop.Grains.Persistence;
 using JowiShop.Grains.Abstractions;
 using JowiShop.Grains.Abstractions.Sales;
 using Microsoft.Extensions.Logging;
@@ -121,7 +122,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
                 work.Take(line.VariantId, line.Quantity, line.CatalogCost, "transfer_out", null, $"transfer {transferId}", now, lots);
             }
             return null;
-        }, batch => batch.BatchCommands.Add(Command(
+        }, batch => batch.BatchCommands.Add(Sql.Command(
             "INSERT INTO stock_transfers (id, tenant_id, from_store_id, to_store_id, lots, sent_at) VALUES ($1, $2, $3, $4, $5::jsonb, now())",
             transferId, _tenantId, _storeId, toStoreId, System.Text.Json.JsonSerializer.Serialize(lots))));
         if (result.Outcome == StockOutcome.AlreadyDone)
@@ -136,7 +137,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
             foreach (var lot in lots)
                 work.Put(lot.VariantId, lot.Quantity, lot.UnitCost, "transfer", "transfer_in", null, $"transfer {transferId}", now);
             return null;
-        }, batch => batch.BatchCommands.Add(Command(
+        }, batch => batch.BatchCommands.Add(Sql.Command(
             "UPDATE stock_transfers SET received_at = now() WHERE id = $1 AND tenant_id = $2 AND to_store_id = $3 AND received_at IS NULL",
             transferId, _tenantId, _storeId)));
 
@@ -500,11 +501,11 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
         await using var connection = await db.OpenConnectionAsync();
         await using var tx = await connection.BeginTransactionAsync();
         await using var batch = new NpgsqlBatch(connection, tx);
-        batch.BatchCommands.Add(Command("SELECT store_commit_fence($1, $2, $3, $4, $5, $6, $7)",
+        batch.BatchCommands.Add(Sql.Command("SELECT store_commit_fence($1, $2, $3, $4, $5, $6, $7)",
             _tenantId, _storeId, _commitVersion, _receiptSeq, work.ReceiptSeq, _refundSeq, work.RefundSeq));
         if (receipts.Length > 0)
         {
-            batch.BatchCommands.Add(Command(
+            batch.BatchCommands.Add(Sql.Command(
                 """
                 INSERT INTO receipts (id, tenant_id, store_id, terminal_id, cashier_id, customer_id, kind, refund_of, sequence_no, receipt_number,
                                       business_date, created_at, subtotal, discount_total, total, change_due, note, request_hash)
@@ -522,7 +523,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
                 receipts.Select(r => r.BusinessDate).ToArray(), receipts.Select(r => r.CreatedAt).ToArray(),
                 receipts.Select(r => r.Subtotal).ToArray(), receipts.Select(r => r.DiscountTotal).ToArray(), receipts.Select(r => r.Total).ToArray(),
                 receipts.Select(r => r.Change).ToArray(), receipts.Select(r => r.Note).ToArray(), hashes));
-            batch.BatchCommands.Add(Command(
+            batch.BatchCommands.Add(Sql.Command(
                 """
                 INSERT INTO receipt_items (receipt_id, line_no, tenant_id, variant_id, quantity, unit_price, discount, line_total, cost_of_goods)
                 SELECT i.receipt_id, i.line_no, $1, i.variant_id, i.quantity, i.unit_price, i.discount, i.line_total, i.cost
@@ -534,7 +535,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
                 items.Select(x => x.Item.UnitPrice).ToArray(), items.Select(x => x.Item.Discount).ToArray(),
                 items.Select(x => x.Item.LineTotal).ToArray(), items.Select(x => x.Item.CostOfGoods).ToArray()));
             if (payments.Length > 0)
-                batch.BatchCommands.Add(Command(
+                batch.BatchCommands.Add(Sql.Command(
                     """
                     INSERT INTO receipt_payments (receipt_id, line_no, tenant_id, method, amount)
                     SELECT p.receipt_id, p.line_no, $1, p.method, p.amount
@@ -544,10 +545,10 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
                     payments.Select(x => x.Payment.Method.ToSql()).ToArray(), payments.Select(x => x.Payment.Amount).ToArray()));
         }
         foreach (var (id, kind, reference) in work.Operations)
-            batch.BatchCommands.Add(Command("INSERT INTO stock_operations (id, tenant_id, store_id, kind, reference) VALUES ($1, $2, $3, $4, $5)",
+            batch.BatchCommands.Add(Sql.Command("INSERT INTO stock_operations (id, tenant_id, store_id, kind, reference) VALUES ($1, $2, $3, $4, $5)",
                 id, _tenantId, _storeId, kind, reference));
         if (work.Movements.Count > 0)
-            batch.BatchCommands.Add(Command(
+            batch.BatchCommands.Add(Sql.Command(
                 """
                 INSERT INTO stock_movements (tenant_id, store_id, variant_id, kind, quantity, unit_cost, receipt_id, reference, created_at)
                 SELECT $1, $2, m.variant_id, m.kind, m.quantity, m.unit_cost, m.receipt_id, m.reference, m.created_at
@@ -559,7 +560,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
                 work.Movements.Select(m => m.ReceiptId).ToArray(), work.Movements.Select(m => m.Reference).ToArray(),
                 work.Movements.Select(m => m.At).ToArray()));
         if (work.NewBatches.Count > 0)
-            batch.BatchCommands.Add(Command(
+            batch.BatchCommands.Add(Sql.Command(
                 """
                 INSERT INTO stock_batches (id, tenant_id, store_id, variant_id, source, received_qty, remaining_qty, unit_cost, supplier_ref, received_at)
                 SELECT b.id, $1, $2, b.variant_id, b.source, b.received, b.remaining, b.unit_cost, b.reference, b.received_at
@@ -572,11 +573,11 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
                 work.NewBatches.Select(b => b.Reference).ToArray(), work.NewBatches.Select(b => b.At).ToArray()));
         var updatedBatches = work.TouchedBatches.Where(b => !work.NewBatches.Any(n => n.Batch == b)).ToArray();
         if (updatedBatches.Length > 0)
-            batch.BatchCommands.Add(Command(
+            batch.BatchCommands.Add(Sql.Command(
                 "UPDATE stock_batches b SET remaining_qty = u.remaining FROM unnest($1::uuid[], $2::numeric[]) AS u(id, remaining) WHERE b.id = u.id",
                 updatedBatches.Select(b => b.Id).ToArray(), updatedBatches.Select(b => b.Remaining).ToArray()));
         if (work.Stock.Count > 0)
-            batch.BatchCommands.Add(Command(
+            batch.BatchCommands.Add(Sql.Command(
                 """
                 INSERT INTO stock_levels (tenant_id, store_id, variant_id, quantity, last_unit_cost, updated_at)
                 SELECT $1, $2, s.variant_id, s.quantity, s.last_unit_cost, now()
@@ -644,10 +645,10 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
         if (missing.Length == 0)
             return;
         await using var batch = db.CreateBatch();
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             "SELECT variant_id, quantity, last_unit_cost FROM stock_levels WHERE tenant_id = $1 AND store_id = $2 AND variant_id = ANY($3)",
             _tenantId, _storeId, missing));
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             """
             SELECT variant_id, id, remaining_qty, unit_cost FROM stock_batches
             WHERE tenant_id = $1 AND store_id = $2 AND variant_id = ANY($3) AND remaining_qty > 0
@@ -702,13 +703,6 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
             Answer(pending, result);
     }
 
-    private static NpgsqlBatchCommand Command(string sql, params object?[] values)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in values)
-            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
-        return command;
-    }
 }
 
 public static class ReceiptNumbers

@@ -1,3 +1,4 @@
+using JowiShop.Grains.Persistence;
 using JowiShop.Grains.Abstractions;
 using Microsoft.AspNetCore.Identity;
 using Npgsql;
@@ -36,14 +37,14 @@ public sealed class Accounts(NpgsqlDataSource db)
         {
             BatchCommands =
             {
-                Command("INSERT INTO tenants (id, name) VALUES ($1, $2)", registration.TenantId, businessName),
-                Command("INSERT INTO users (id, tenant_id, name, email, phone, password_hash, role) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                Sql.Command("INSERT INTO tenants (id, name) VALUES ($1, $2)", registration.TenantId, businessName),
+                Sql.Command("INSERT INTO users (id, tenant_id, name, email, phone, password_hash, role) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     registration.UserId, registration.TenantId, ownerName, email, phone, hash, Roles.Owner),
-                Command("INSERT INTO employees (id, tenant_id, user_id, position) VALUES ($1, $2, $3, 'Owner')",
+                Sql.Command("INSERT INTO employees (id, tenant_id, user_id, position) VALUES ($1, $2, $3, 'Owner')",
                     employeeId, registration.TenantId, registration.UserId),
-                Command("INSERT INTO stores (id, tenant_id, name) VALUES ($1, $2, $3)",
+                Sql.Command("INSERT INTO stores (id, tenant_id, name) VALUES ($1, $2, $3)",
                     registration.StoreId, registration.TenantId, businessName),
-                Command("INSERT INTO employee_stores (tenant_id, employee_id, store_id) VALUES ($1, $2, $3)",
+                Sql.Command("INSERT INTO employee_stores (tenant_id, employee_id, store_id) VALUES ($1, $2, $3)",
                     registration.TenantId, employeeId, registration.StoreId),
             },
         };
@@ -77,11 +78,4 @@ public sealed class Accounts(NpgsqlDataSource db)
         return account is not null && result != PasswordVerificationResult.Failed ? account : null;
     }
 
-    private static NpgsqlBatchCommand Command(string sql, params object[] values)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in values)
-            command.Parameters.Add(new NpgsqlParameter { Value = value });
-        return command;
-    }
 }

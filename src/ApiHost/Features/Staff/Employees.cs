@@ -1,3 +1,4 @@
+using JowiShop.Grains.Persistence;
 using JowiShop.ApiHost.Features.Auth;
 using JowiShop.Grains.Abstractions;
 using Npgsql;
@@ -72,8 +73,8 @@ public sealed class Employees(NpgsqlDataSource db)
         {
             BatchCommands =
             {
-                Command("UPDATE employees SET deleted_at = now() WHERE tenant_id = $1 AND id = $2", tenantId, employee.Id),
-                Command("UPDATE users SET deleted_at = now() WHERE tenant_id = $1 AND id = $2", tenantId, employee.UserId),
+                Sql.Command("UPDATE employees SET deleted_at = now() WHERE tenant_id = $1 AND id = $2", tenantId, employee.Id),
+                Sql.Command("UPDATE users SET deleted_at = now() WHERE tenant_id = $1 AND id = $2", tenantId, employee.UserId),
             },
         };
         await batch.ExecuteNonQueryAsync(ct);
@@ -88,22 +89,22 @@ public sealed class Employees(NpgsqlDataSource db)
         object Text(string? v) => (object?)v ?? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
         if (create)
         {
-            batch.BatchCommands.Add(Command(
+            batch.BatchCommands.Add(Sql.Command(
                 "INSERT INTO users (id, tenant_id, name, email, phone, password_hash, role) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 userId, tenantId, f.Name, Text(f.Email), Text(f.Phone), Accounts.HashPassword(f.Password!), f.Role));
-            batch.BatchCommands.Add(Command("INSERT INTO employees (id, tenant_id, user_id, position) VALUES ($1, $2, $3, $4)",
+            batch.BatchCommands.Add(Sql.Command("INSERT INTO employees (id, tenant_id, user_id, position) VALUES ($1, $2, $3, $4)",
                 employeeId, tenantId, userId, Text(f.Position)));
         }
         else
         {
-            batch.BatchCommands.Add(Command(
+            batch.BatchCommands.Add(Sql.Command(
                 "UPDATE users SET name = $3, email = $4, phone = $5, role = $6, password_hash = COALESCE($7, password_hash), updated_at = now() WHERE tenant_id = $1 AND id = $2",
                 tenantId, userId, f.Name, Text(f.Email), Text(f.Phone), f.Role, Text(f.Password is null ? null : Accounts.HashPassword(f.Password))));
-            batch.BatchCommands.Add(Command("UPDATE employees SET position = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2",
+            batch.BatchCommands.Add(Sql.Command("UPDATE employees SET position = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2",
                 tenantId, employeeId, Text(f.Position)));
-            batch.BatchCommands.Add(Command("DELETE FROM employee_stores WHERE tenant_id = $1 AND employee_id = $2", tenantId, employeeId));
+            batch.BatchCommands.Add(Sql.Command("DELETE FROM employee_stores WHERE tenant_id = $1 AND employee_id = $2", tenantId, employeeId));
         }
-        batch.BatchCommands.Add(Command(
+        batch.BatchCommands.Add(Sql.Command(
             "INSERT INTO employee_stores (tenant_id, employee_id, store_id) SELECT $1, $2, s FROM unnest($3::uuid[]) AS s",
             tenantId, employeeId, f.StoreIds.Distinct().ToArray()));
         try
@@ -122,11 +123,4 @@ public sealed class Employees(NpgsqlDataSource db)
         r.IsDBNull(4) ? null : r.GetString(4), r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6), r.GetFieldValue<Guid[]>(7),
         r.GetFieldValue<DateTimeOffset>(8), r.GetFieldValue<DateTimeOffset>(9));
 
-    private static NpgsqlBatchCommand Command(string sql, params object[] values)
-    {
-        var command = new NpgsqlBatchCommand(sql);
-        foreach (var value in values)
-            command.Parameters.Add(value as NpgsqlParameter ?? new NpgsqlParameter { Value = value });
-        return command;
-    }
 }

@@ -68,7 +68,18 @@ public static class SiloConfiguration
 
     public static IServiceCollection AddJowiShopDatabase(this IServiceCollection services, string connectionString)
     {
-        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        services.AddSingleton(_ =>
+        {
+            var builder = new NpgsqlDataSourceBuilder(connectionString);
+            // The same few statements run thousands of times a second: let Npgsql prepare them
+            // after a second use so PostgreSQL skips parsing and planning (unless configured otherwise).
+            if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+            {
+                builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
+                builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+            }
+            return builder.Build();
+        });
         return services;
     }
 

@@ -222,6 +222,8 @@ public sealed class ReceiptTests(ApiFixture api) : IClassFixture<ApiFixture>
         await Expect(Body(payments: new[] { new { method = "card", amount = 1500m } }), HttpStatusCode.BadRequest, "validation.failed", "payments");
         await Expect(Body(payments: new[] { new { method = "cash", amount = 1000.001m } }), HttpStatusCode.BadRequest, "validation.failed", "payments[0].amount");
         await Expect(Body(payments: new[] { new { method = "cheque", amount = 1000m } }), HttpStatusCode.BadRequest, "request.malformed");
+        await Expect(Body(payments: Enumerable.Range(0, 3).Select(_ => new { method = "cash", amount = 999_999_999_999.99m }).ToArray()),
+            HttpStatusCode.BadRequest, "validation.failed", "payments");
 
         // Another tenant's store is as unknown as a missing one.
         var (stranger, _) = await api.Factory.RegisterAsync();

@@ -97,7 +97,13 @@ public static class ReceiptEndpoints
             return ApiProblems.Validation(errors);
 
         var payments = request.Payments!.Select(p => new Payment(p.Method!.Value, p.Amount!.Value)).ToArray();
-        var (_, _, total) = ReceiptMath.Totals(lines);
+        var (subtotal, _, total) = ReceiptMath.Totals(lines);
+        // Amounts the database can hold: a receipt that cannot be stored must be refused here,
+        // not fail the commit of the other sales grouped with it.
+        errors.Require(subtotal <= Amounts.MaxMoney, "items", $"the receipt's subtotal exceeds {Amounts.MaxMoney}")
+            .Require(payments.Sum(p => p.Amount) <= Amounts.MaxMoney, "payments", $"the payments add up to more than {Amounts.MaxMoney}");
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
         if (ReceiptMath.Change(total, payments, out var paymentProblem) is null)
             return ApiProblems.Validation(new FieldErrors().Add("payments", paymentProblem!));
 

@@ -198,6 +198,11 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
             {
                 await WriteAsync(work);
             }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "receipts_pkey")
+            {
+                // The id is another tenant's receipt (this tenant's was answered above as a replay).
+                return new SaleResult(SaleOutcome.IdConflict, Detail: $"Receipt id {refund.Id} was already used with a different request.");
+            }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
                 _reloadNeeded = true;
@@ -260,6 +265,18 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
         {
             _writeSlot.Release();
         }
+    }
+
+    /// <summary>Which of these receipt ids exist at all (any tenant): the primary key is global.</summary>
+    private async Task<HashSet<Guid>> TakenIdsAsync(Guid[] ids)
+    {
+        await using var cmd = db.CreateCommand("SELECT id FROM receipts WHERE id = ANY($1)");
+        Sql.Add(cmd.Parameters, (object)ids);
+        var taken = new HashSet<Guid>();
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            taken.Add(reader.GetGuid(0));
+        return taken;
     }
 
     private List<StockLevelView> Levels(IEnumerable<Guid> variants) =>
@@ -364,9 +381,13 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
             // receipt): answer those from the database, and sell the rest in the next batch.
             var ids = work.Accepted.Select(a => a.Pending.Sale.Id).ToArray();
             var existing = await ReceiptRows.LoadAsync(db, _tenantId, ids);
-            foreach (var (pending, _) in work.Accepted.Where(a => existing.ContainsKey(a.Pending.Sale.Id)))
-                Answer(pending, Replay(existing[pending.Sale.Id], pending.Sale.RequestHash));
-            _queue.InsertRange(0, work.Accepted.Where(a => !existing.ContainsKey(a.Pending.Sale.Id)).Select(a => a.Pending));
+            var taken = await TakenIdsAsync(ids);
+            foreach (var (pending, _) in work.Accepted.Where(a => taken.Contains(a.Pending.Sale.Id)))
+                Answer(pending, existing.TryGetValue(pending.Sale.Id, out var stored)
+                    ? Replay(stored, pending.Sale.RequestHash)
+                    // Another tenant's receipt: the same answer as any reuse of an id, and nothing of it.
+                    : new SaleResult(SaleOutcome.IdConflict, Detail: $"Receipt id {pending.Sale.Id} was already used with a different request."));
+            _queue.InsertRange(0, work.Accepted.Where(a => !taken.Contains(a.Pending.Sale.Id)).Select(a => a.Pending));
             Answer(work.Refused);
             return;
         }

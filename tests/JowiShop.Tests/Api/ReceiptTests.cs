@@ -278,3 +278,25 @@ public sealed class ReceiptTests(ApiFixture api) : IClassFixture<ApiFixture>
         Assert.Equal(-5m, await shop.ScalarAsync<decimal>("SELECT quantity FROM stock_levels WHERE store_id = $1 AND variant_id = $2", storeId, shop.VariantIds.Single()));
     }
 }
+
+public sealed class ReceiptIdAcrossTenantsTests(ApiFixture api) : IClassFixture<ApiFixture>
+{
+    [Fact]
+    public async Task Reusing_another_tenants_receipt_id_is_a_409_that_reveals_nothing_and_does_not_stall_the_store()
+    {
+        var alice = await TestShop.CreateAsync(api.Factory, products: 1);
+        var bob = await TestShop.CreateAsync(api.Factory, products: 1);
+        var id = Guid.NewGuid();
+        var original = await (await alice.Owner.PostAsJsonAsync("/api/v1/receipts", alice.Sale(alice.StoreIds[0], id, lines: 1)))
+            .ReadAsync<Receipt>(HttpStatusCode.Created);
+
+        var problem = await (await bob.Owner.PostAsJsonAsync("/api/v1/receipts", bob.Sale(bob.StoreIds[0], id, lines: 1)))
+            .AssertProblemAsync(HttpStatusCode.Conflict, "receipt.id_conflict");
+        Assert.DoesNotContain(original.ReceiptNumber, problem.ToString());
+        await (await bob.Owner.GetAsync($"/api/v1/receipts/{id}")).AssertProblemAsync(HttpStatusCode.NotFound, "receipt.not_found");
+
+        // Bob's store keeps selling, numbering from 1.
+        var next = await (await bob.Owner.PostAsJsonAsync("/api/v1/receipts", bob.Sale(bob.StoreIds[0], lines: 1))).ReadAsync<Receipt>(HttpStatusCode.Created);
+        Assert.Equal(1, next.SequenceNo);
+    }
+}

@@ -107,6 +107,9 @@ public sealed class InventoryAndRefundTests(ApiFixture api) : IClassFixture<ApiF
         await (await shop.Owner.PostAsJsonAsync($"/api/v1/receipts/{sale.Id}/refunds",
             new { items = new[] { new { variantId = v2, quantity = 1m } }, payments = new[] { new { method = "card", amount = 1m } } }))
             .AssertProblemAsync(HttpStatusCode.BadRequest, "validation.failed");
+        await (await shop.Owner.PostAsJsonAsync($"/api/v1/receipts/{sale.Id}/refunds",
+            new { items = new[] { new { variantId = v2, quantity = 1m } }, terminalId = Guid.NewGuid() }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "validation.failed");
         await (await shop.Owner.PostAsJsonAsync($"/api/v1/receipts/{Guid.NewGuid()}/refunds", body))
             .AssertProblemAsync(HttpStatusCode.NotFound, "receipt.not_found");
         var second = await (await shop.Owner.PostAsJsonAsync($"/api/v1/receipts/{sale.Id}/refunds",

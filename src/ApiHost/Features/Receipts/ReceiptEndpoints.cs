@@ -196,6 +196,9 @@ public static class ReceiptEndpoints
         if (storeId is null)
             return ApiProblems.NotFound("receipt.not_found", $"Receipt {id} does not exist.");
         var original = (await ReceiptRows.LoadAsync(http.RequestServices.GetRequiredService<NpgsqlDataSource>(), tenantId, [id], ct))[id].Receipt;
+        if (request.TerminalId is { } terminalId
+            && (await grains.GetGrain<ITenantGrain>(tenantId).GetTerminalAsync(terminalId) is not { } terminal || terminal.StoreId != storeId))
+            return ApiProblems.Validation(new FieldErrors().Add("terminalId", $"terminal {terminalId} is not a terminal of store {storeId}"));
 
         var lines = request.Items!.Select(i => new RefundLine(i.VariantId!.Value, i.Quantity!.Value)).ToArray();
         // Without payments, the refund is paid back in cash; with them, they must add up to the refund total.

@@ -37,10 +37,7 @@ if (configuration.GetValue("Database:MigrateOnStart", true))
     DatabaseMigrator.Apply(postgres);
 if (topology == "client")
 {
-    var silo = configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
-    builder.UseOrleansClient(client => client
-        .Configure<ClusterOptions>(o => { o.ClusterId = silo.ClusterId; o.ServiceId = silo.ServiceId; })
-        .UseRedisClustering(o => o.ConfigurationOptions = SiloConfiguration.RedisOptions(configuration, silo.RedisDatabase)));
+    builder.UseOrleansClient(client => client.UseJowiShopClustering(configuration));
     builder.Services.AddJowiShopDatabase(postgres);
 }
 else

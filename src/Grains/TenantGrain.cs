@@ -24,6 +24,18 @@ public sealed class TenantGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        try
+        {
+            await LoadDirectoryAsync(cancellationToken);
+        }
+        catch (NpgsqlException e)
+        {
+            throw DatabaseFailures.Translate(e); // activation failures bypass the call filter
+        }
+    }
+
+    private async Task LoadDirectoryAsync(CancellationToken cancellationToken)
+    {
         await using var batch = db.CreateBatch();
         batch.BatchCommands.Add(Sql.Command(
             "SELECT id, name, address, phone, time_zone, allow_negative_stock, created_at, updated_at FROM stores WHERE tenant_id = $1 AND deleted_at IS NULL",

@@ -13,4 +13,10 @@ public sealed class ClusterSettings
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
     /// <summary>Redis logical database holding the membership table.</summary>
     public int RedisDatabase { get; set; } = 0;
+    /// <summary>
+    /// How long a grain call may wait for its answer (Orleans' default is 30 s). A front's call in flight to a
+    /// silo that dies ends by this timeout at the latest (the gateway does not fail it sooner: dotnet/orleans#10165),
+    /// so a till gets a 503 and retries instead of hanging.
+    /// </summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

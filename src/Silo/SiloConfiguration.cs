@@ -9,6 +9,7 @@ using Orleans.Hosting;
 using Microsoft.Extensions.Hosting;
 using Orleans.Serialization;
 using Orleans.Storage;
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace JowiShop.Silo;
@@ -26,6 +27,8 @@ public static class SiloConfiguration
         var postgres = PostgresConnectionString(configuration);
         silo.Services.AddJowiShopDatabase(postgres);
         silo.Services.AddSingleton<JowiShop.Grains.Catalog.CatalogCacheCounters>();
+        silo.AddIncomingGrainCallFilter<JowiShop.Grains.Persistence.DatabaseFailureFilter>();
+        silo.AddOutgoingGrainCallFilter<ReadRetryFilter>();
 
         silo.AddAdoNetGrainStorage(GrainStorage.Name, (OptionsBuilder<AdoNetGrainStorageOptions> options) =>
             options.Configure<Serializer>((o, serializer) =>
@@ -54,16 +57,40 @@ public static class SiloConfiguration
         });
         silo.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
         silo.UseRedisClustering(o => o.ConfigurationOptions = RedisOptions(configuration, options.RedisDatabase));
+        silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.CallTimeout);
+        silo.Services.AddHostedService<MembershipOptionsLog>();
         silo.Configure<ClusterMembershipOptions>(o =>
         {
             // Declare a killed silo dead in seconds rather than the default ~90 s; indirect
             // probes stay on so one slow link does not evict a healthy silo.
-            o.ProbeTimeout = TimeSpan.FromSeconds(2);
+            o.ProbeTimeout = TimeSpan.FromSeconds(1);
             o.NumMissedProbesLimit = 3;
             o.NumVotesForDeathDeclaration = 2;
             o.EnableIndirectProbes = true;
         });
         return silo;
+    }
+
+    /// <summary>An API front as a client of standalone silos, found through the Redis membership table.</summary>
+    public static IClientBuilder UseJowiShopClustering(this IClientBuilder client, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        client.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = options.ClusterId;
+            o.ServiceId = options.ServiceId;
+        });
+        client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = options.CallTimeout);
+        client.AddOutgoingGrainCallFilter<ReadRetryFilter>();
+        client.UseRedisClustering(o => o.ConfigurationOptions = RedisOptions(configuration, options.RedisDatabase));
+        // Fronts and silos start in any order (a deployment restarts them independently): keep
+        // trying to reach a gateway instead of failing the front's start-up.
+        client.UseConnectionRetryFilter(async (_, ct) =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            return true;
+        });
+        return client;
     }
 
     public static IServiceCollection AddJowiShopDatabase(this IServiceCollection services, string connectionString)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
+using JowiShop.Grains.Abstractions;
 using Npgsql;
 using Orleans.Runtime;
 
@@ -40,7 +41,7 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
 
         if (IsUnavailable(exception))
             return (StatusCodes.Status503ServiceUnavailable, "service.unavailable", "Service unavailable",
-                "A backing service is unavailable; nothing was written. Retry shortly.");
+                "A backing service is unavailable. Retry shortly: a receipt retried with the same id is recorded at most once.");
 
         return (StatusCodes.Status500InternalServerError, "server.error", "Server error",
             "The server failed to handle the request.");
@@ -50,8 +51,8 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is NpgsqlException { IsTransient: true } or TimeoutException or SiloUnavailableException
-                or OrleansMessageRejectionException)
+            if (e is NpgsqlException { IsTransient: true } or DatabaseFailureException { IsTransient: true } or TimeoutException
+                or SiloUnavailableException or OrleansMessageRejectionException)
                 return true;
             if (e is PostgresException pg && (pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal)))
                 return true;

@@ -19,7 +19,14 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     {
         _productId = this.GetPrimaryKey(out var tenant);
         _tenantId = Guid.Parse(tenant!);
-        _product = await LoadAsync(cancellationToken);
+        try
+        {
+            _product = await LoadAsync(cancellationToken);
+        }
+        catch (NpgsqlException e)
+        {
+            throw DatabaseFailures.Translate(e); // activation failures bypass the call filter
+        }
         counters.ProductActivated();
     }
 

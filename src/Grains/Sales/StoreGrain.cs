@@ -48,7 +48,14 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
     {
         _storeId = this.GetPrimaryKey(out var tenant);
         _tenantId = Guid.Parse(tenant!);
-        await LoadStoreAsync(cancellationToken);
+        try
+        {
+            await LoadStoreAsync(cancellationToken);
+        }
+        catch (NpgsqlException e)
+        {
+            throw DatabaseFailures.Translate(e); // activation failures bypass the call filter
+        }
     }
 
     public async Task<SaleResult> SellAsync(SaleCommand sale)
@@ -653,7 +660,18 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
     /// </summary>
     private async Task RefreshConfigAsync()
     {
-        var config = await GrainFactory.GetGrain<ITenantGrain>(_tenantId).GetStoreConfigAsync(_storeId);
+        var tenant = GrainFactory.GetGrain<ITenantGrain>(_tenantId);
+        StoreConfig config;
+        try
+        {
+            config = await tenant.GetStoreConfigAsync(_storeId);
+        }
+        catch (SiloUnavailableException)
+        {
+            // The tenant grain's silo left or died while membership settles: a read, so asking
+            // again (the runtime places the grain anew) is safe and spares the tills a 503.
+            config = await tenant.GetStoreConfigAsync(_storeId);
+        }
         _exists &= config.Exists;
         _timeZone = TimeZoneInfo.TryFindSystemTimeZoneById(config.TimeZone, out var zone) ? zone : TimeZoneInfo.Utc;
         _refuseNegativeStock = config.RefuseNegativeStock;

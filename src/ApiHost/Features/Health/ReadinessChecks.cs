@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
-using Orleans.Runtime;
+using JowiShop.Grains.Abstractions;
 using StackExchange.Redis;
 
 namespace JowiShop.ApiHost.Features.Health;
@@ -29,15 +29,13 @@ public sealed class RedisReadiness(RedisConnection redis) : IHealthCheck
     }
 }
 
-/// <summary>The Orleans cluster reports at least one active silo to this host.</summary>
+/// <summary>A silo answers this host and reports the active silos it sees (from memory: works without Redis).</summary>
 public sealed class SiloReadiness(IGrainFactory grains) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct)
     {
-        var silos = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true);
-        return silos.Count > 0
-            ? HealthCheckResult.Healthy($"{silos.Count} active silo(s)")
-            : HealthCheckResult.Unhealthy("no active silo");
+        var view = await grains.GetGrain<IClusterViewGrain>(0).GetAsync();
+        return HealthCheckResult.Healthy($"{view.ActiveSilos.Count} active silo(s), seen by {view.AnsweringSilo}");
     }
 }
 

@@ -8,6 +8,7 @@ using JowiShop.Grains.Abstractions.Sales;
 using JowiShop.Grains.Sales;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
+using Orleans.Runtime;
 
 namespace JowiShop.ApiHost.Features.Receipts;
 
@@ -110,7 +111,7 @@ public static class ReceiptEndpoints
         var id = request.Id ?? Guid.CreateVersion7();
         var sale = new SaleCommand(id, request.TerminalId!.Value, user.GetUserId(), request.CustomerId, lines, payments,
             request.Note, RequestHash(request));
-        var result = await grains.GetGrain<IStoreGrain>(storeId, tenantId.ToString()).SellAsync(sale);
+        var result = await SellAsync(grains.GetGrain<IStoreGrain>(storeId, tenantId.ToString()), sale);
         switch (result.Outcome)
         {
             case SaleOutcome.Created or SaleOutcome.Replayed:
@@ -126,6 +127,31 @@ public static class ReceiptEndpoints
                 http.Response.Headers.RetryAfter = "1";
                 return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "service.unavailable", "Service unavailable",
                     result.Detail ?? "The sale could not be committed; nothing was recorded. Retry with the same id.");
+        }
+    }
+
+    private const int SaleAttempts = 3;
+
+    /// <summary>
+    /// A sale is idempotent by its id, so a transient refusal is asked again before the till sees a
+    /// 503: during a membership change the store grain may be moving (its silo leaving) or briefly
+    /// activated twice, where the fence refuses the stale copy's commit and it steps down.
+    /// </summary>
+    private static async Task<SaleResult> SellAsync(IStoreGrain store, SaleCommand sale)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var result = await store.SellAsync(sale);
+                if (result.Outcome != SaleOutcome.Unavailable || attempt == SaleAttempts)
+                    return result;
+            }
+            catch (Exception e) when (attempt < SaleAttempts && e is SiloUnavailableException or OrleansMessageRejectionException)
+            {
+                // The grain's silo is leaving or gone: the next call is placed anew.
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt));
         }
     }
 

@@ -23,4 +23,4 @@ with open(f"{work}/data.lua", "w") as f:
     f.write(" queries = " + lua(q(x) for x in queries) + ",\n")
     f.write(" customers = " + lua(q(c) for c in customers) + ",\n")
     f.write(" deletes = " + lua(q(d) for d in deletes) + ",\n}\n")
-json.dump({"stores": stores, "variants": variants}, open(f"{work}/data.json", "w"))
+json.dump({"stores": stores, "variants": variants, "barcodes": barcodes}, open(f"{work}/data.json", "w"))

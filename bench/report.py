@@ -8,6 +8,8 @@ meta = json.load(open(f"{run}/meta.json"))
 baselines = json.load(open(f"{run}/baselines.json"))
 audit = json.load(open(f"{run}/audit.json"))
 correctness = json.load(open(f"{run}/correctness.json")) if os.path.exists(f"{run}/correctness.json") else None
+optional = lambda name: json.load(open(f"{run}/{name}")) if os.path.exists(f"{run}/{name}") else None
+cold_scan, api_memory = optional("cold-scan.json"), optional("api-memory.json")
 
 SEED_BEST = {  # published by the system we rebuild (different hardware: reference only)
     "Health check": (16669, 1), "Search": (5709, 4), "Stores list": (9156, 2), "Customers list": (9386, 2),
@@ -36,6 +38,7 @@ if correctness:
     correctness.pop("ids", None)
 report = {"machine": meta["machine"], "startedAt": meta["startedAt"], "mode": meta["mode"], "dataSet": meta["dataSet"],
           "baselines": baselines, "scenarios": scenarios, "audit": audit, "correctness": correctness,
+          "coldScan": cold_scan, "apiMemory": api_memory,
           "seedBestPublished": {"note": "as published by the seed system, on different hardware; reference only",
                                 "figures": {k: {"rps": v[0], "p99Ms": v[1]} for k, v in SEED_BEST.items()}}}
 for s in scenarios:
@@ -73,6 +76,14 @@ lines += ["", "## Audit", "",
 if correctness:
     lines += [f"- 5 concurrent receipts get 5 unique numbers: {correctness['uniqueNumberRounds'] - correctness['uniqueNumberFailures']}/{correctness['uniqueNumberRounds']} rounds.",
               f"- Stock after = stock before - quantity sold: {correctness['stockChecks'] - correctness['stockFailures']}/{correctness['stockChecks']} lines."]
+if cold_scan and cold_scan["cold"].get("scans"):
+    c, w = cold_scan["cold"], cold_scan["warm"]
+    lines += ["", "## Cold scans and memory", "",
+              f"- First scan of {c['scans']} random barcodes, one connection, before warm-up (product grain activated and loaded "
+              f"from PostgreSQL): p50 {c['p50Ms']:.2f} ms, p95 {c['p95Ms']:.2f} ms, max {c['maxMs']:.1f} ms; "
+              f"the same barcodes again (grain memory): p50 {w['p50Ms']:.2f} ms, p95 {w['p95Ms']:.2f} ms; errors {c['errors'] + w['errors']}."]
+if api_memory:
+    lines += [f"- API process (co-hosted silo) memory: peak resident {api_memory['peakRssMb']:,} MB over the run, {api_memory['rssMb']:,} MB at the end."]
 lines += ["", "## Targets", ""] + ([f"- {x}" for x in misses] if misses else ["- All targets met."])
 lines += ["", "Every non-2xx response and every socket error counts as an error; a scenario with any error is FAILED.",
           "Figures from one machine are comparable only with the baselines measured in the same run.", "", "![chart](chart.svg)"]

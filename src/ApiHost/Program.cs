@@ -57,6 +57,7 @@ builder.Services.AddSingleton<VariantProducts>();
 builder.Services.AddSingleton<ReceiptQueries>();
 builder.Services.AddSingleton<Customers>();
 builder.Services.AddSingleton<Employees>();
+builder.Services.AddSingleton<ValidatedTokenCache>();
 builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
 {
     o.MapInboundClaims = false;
@@ -71,6 +72,13 @@ builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJw
         ClockSkew = TimeSpan.FromSeconds(30),
     };
 });
+// Validated tokens are remembered until they expire (see ValidatedTokenCache).
+builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+    .Configure<ValidatedTokenCache>((o, cache) =>
+    {
+        o.TokenHandlers.Clear();
+        o.TokenHandlers.Add(cache);
+    });
 Policies.Add(builder.Services.AddAuthorizationBuilder());
 
 // Errors: RFC 9457 problem details with a stable code and the trace id.

@@ -9,7 +9,7 @@ public sealed class ClusterSettings
     public string ServiceId { get; set; } = "jowishop";
     public int SiloPort { get; set; } = 11111;
     public int GatewayPort { get; set; } = 30000;
-    /// <summary>The address other silos and clients reach this silo at.</summary>
+    /// <summary>The address other silos and clients reach this silo at; "auto": the host's first non-loopback IPv4 address.</summary>
     public string AdvertisedAddress { get; set; } = "127.0.0.1";
     /// <summary>Redis logical database holding the membership table.</summary>
     public int RedisDatabase { get; set; } = 0;

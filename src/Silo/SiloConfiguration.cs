@@ -55,7 +55,7 @@ public static class SiloConfiguration
             o.ClusterId = options.ClusterId;
             o.ServiceId = options.ServiceId;
         });
-        silo.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
+        silo.ConfigureEndpoints(AdvertisedAddress(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
         silo.UseRedisClustering(o => o.ConfigurationOptions = RedisOptions(configuration, options.RedisDatabase));
         silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.CallTimeout);
         silo.Services.AddHostedService<MembershipOptionsLog>();
@@ -70,6 +70,12 @@ public static class SiloConfiguration
         });
         return silo;
     }
+
+    /// <summary>"auto" (containers, pods): this host's first IPv4 address; otherwise the address given.</summary>
+    private static IPAddress AdvertisedAddress(string configured) =>
+        configured == "auto"
+            ? Dns.GetHostAddresses(Dns.GetHostName()).First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+            : IPAddress.Parse(configured);
 
     /// <summary>An API front as a client of standalone silos, found through the Redis membership table.</summary>
     public static IClientBuilder UseJowiShopClustering(this IClientBuilder client, IConfiguration configuration)

@@ -24,18 +24,14 @@ public sealed class BackingServiceOutageTests(ITestOutputHelper output)
     public async Task PostgreSQL_restarted_under_load_means_503s_then_recovery_without_loss_or_gaps()
     {
         await using var cluster = await LocalCluster.StartAsync();
-        var silos = new[] { cluster.StartSilo(), cluster.StartSilo() };
-        await cluster.WaitForActiveSilosAsync(silos, StartDeadline);
-        var front = cluster.StartFront();
-        await cluster.WaitForFrontAsync(front, StartDeadline);
-        using var http = await LocalCluster.LoginAsync(front, TillTimeout);
+        var (_, _, http, load) = await cluster.StartSplitAsync(silos: 2, StartDeadline, TillTimeout);
+        using var till = http;
         var barcode = await AnyBarcodeAsync(cluster.PostgresConnectionString);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"/api/v1/products/by-barcode/{barcode}")).StatusCode);
-        var load = await ReceiptLoad.CreateAsync([http], cluster.PostgresConnectionString);
 
         using var stop = new CancellationTokenSource();
         var tills = load.RunAsync(tillsPerStore: 3, stop.Token);
-        await WarmUpAsync(load);
+        await load.WarmUpAsync(StartDeadline);
 
         var downAt = load.Now;
         cluster.StopPostgres();
@@ -70,17 +66,13 @@ public sealed class BackingServiceOutageTests(ITestOutputHelper output)
     public async Task Redis_stopped_leaves_the_cluster_serving_and_a_new_silo_joins_once_it_returns()
     {
         await using var cluster = await LocalCluster.StartAsync();
-        var silos = new[] { cluster.StartSilo(), cluster.StartSilo() };
-        await cluster.WaitForActiveSilosAsync(silos, StartDeadline);
-        var front = cluster.StartFront();
-        await cluster.WaitForFrontAsync(front, StartDeadline);
-        using var http = await LocalCluster.LoginAsync(front, TillTimeout);
+        var (silos, _, http, load) = await cluster.StartSplitAsync(silos: 2, StartDeadline, TillTimeout);
+        using var till = http;
         var barcode = await AnyBarcodeAsync(cluster.PostgresConnectionString);
-        var load = await ReceiptLoad.CreateAsync([http], cluster.PostgresConnectionString);
 
         using var stop = new CancellationTokenSource();
         var tills = load.RunAsync(tillsPerStore: 3, stop.Token);
-        await WarmUpAsync(load);
+        await load.WarmUpAsync(StartDeadline);
 
         var downAt = load.Now;
         cluster.StopRedis();
@@ -125,9 +117,4 @@ public sealed class BackingServiceOutageTests(ITestOutputHelper output)
         cmd.Parameters.AddWithValue(DemoTenant.TenantId);
         return (string)(await cmd.ExecuteScalarAsync())!;
     }
-
-    private static Task WarmUpAsync(ReceiptLoad load) =>
-        FaultReport.UntilAsync(
-            () => ReceiptLoad.DemoStores.All(s => load.Receipts.Count(r => r.StoreId == s.Store) >= 20),
-            StartDeadline, () => $"tills did not get going: {load.Summary()}");
 }

@@ -64,6 +64,21 @@ public sealed class LocalCluster : IAsyncDisposable
         return cluster;
     }
 
+    /// <summary>
+    /// The fault tests' set-up: <paramref name="silos"/> standalone silos, one API front as their
+    /// client, a till client logged in through it, and receipt load ready to run.
+    /// </summary>
+    public async Task<(ClusterNode[] Silos, ClusterNode Front, HttpClient Till, ReceiptLoad Load)> StartSplitAsync(
+        int silos, TimeSpan deadline, TimeSpan? tillTimeout = null)
+    {
+        var started = Enumerable.Range(0, silos).Select(_ => StartSilo()).ToArray();
+        await WaitForActiveSilosAsync(started, deadline);
+        var front = StartFront();
+        await WaitForFrontAsync(front, deadline);
+        var till = await LoginAsync(front, tillTimeout);
+        return (started, front, till, await ReceiptLoad.CreateAsync([till], PostgresConnectionString));
+    }
+
     /// <summary>Starts a standalone silo process (grains only).</summary>
     public ClusterNode StartSilo() => Start(ClusterNodeKind.Silo);
 

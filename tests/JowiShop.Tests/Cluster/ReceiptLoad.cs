@@ -106,6 +106,11 @@ public sealed class ReceiptLoad
         }
     }
 
+    /// <summary>Polls until every demo store has acknowledged at least <paramref name="receipts"/> sales.</summary>
+    public Task WarmUpAsync(TimeSpan deadline, int receipts = 20) =>
+        FaultReport.UntilAsync(() => DemoStores.All(s => Receipts.Count(r => r.StoreId == s.Store) >= receipts),
+            deadline, () => $"tills did not get going: {Summary()}");
+
     public IEnumerable<Attempt> Failures => Attempts.Where(a => a.Status != 201);
 
     /// <summary>

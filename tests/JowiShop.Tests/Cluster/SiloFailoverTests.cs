@@ -24,16 +24,12 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
     public async Task A_killed_silo_loses_no_acknowledged_receipt_and_its_store_takes_receipts_again()
     {
         await using var cluster = await LocalCluster.StartAsync();
-        var silos = new[] { cluster.StartSilo(), cluster.StartSilo(), cluster.StartSilo() };
-        await cluster.WaitForActiveSilosAsync(silos, StartDeadline);
-        var front = cluster.StartFront();
-        await cluster.WaitForFrontAsync(front, StartDeadline);
-        using var http = await LocalCluster.LoginAsync(front);
-        var load = await ReceiptLoad.CreateAsync([http], cluster.PostgresConnectionString);
+        var (silos, _, http, load) = await cluster.StartSplitAsync(silos: 3, StartDeadline);
+        using var till = http;
 
         using var stop = new CancellationTokenSource();
         var tills = load.RunAsync(tillsPerStore: 4, stop.Token);
-        await WarmUpAsync(load);
+        await load.WarmUpAsync(StartDeadline);
         var victim = await cluster.SiloHostingStoreAsync(DemoTenant.TenantId, DemoTenant.CentralStoreId);
         var killedAt = load.Now;
         victim.Kill();
@@ -62,16 +58,12 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
     public async Task A_silo_shut_down_gracefully_under_load_fails_no_request()
     {
         await using var cluster = await LocalCluster.StartAsync();
-        var silos = new[] { cluster.StartSilo(), cluster.StartSilo(), cluster.StartSilo() };
-        await cluster.WaitForActiveSilosAsync(silos, StartDeadline);
-        var front = cluster.StartFront();
-        await cluster.WaitForFrontAsync(front, StartDeadline);
-        using var http = await LocalCluster.LoginAsync(front);
-        var load = await ReceiptLoad.CreateAsync([http], cluster.PostgresConnectionString);
+        var (silos, _, http, load) = await cluster.StartSplitAsync(silos: 3, StartDeadline);
+        using var till = http;
 
         using var stop = new CancellationTokenSource();
         var tills = load.RunAsync(tillsPerStore: 4, stop.Token);
-        await WarmUpAsync(load);
+        await load.WarmUpAsync(StartDeadline);
         var leaving = await cluster.SiloHostingStoreAsync(DemoTenant.TenantId, DemoTenant.CentralStoreId);
         var stoppedAt = load.Now;
         leaving.Terminate();
@@ -91,11 +83,6 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
         FaultReport.Write(output, "silo SIGTERM under load (3 silos, 8 tills)",
             $"silo shut down in {(exitedAt - stoppedAt).TotalSeconds:0.0} s; {load.Summary()}");
     }
-
-    private static Task WarmUpAsync(ReceiptLoad load) =>
-        FaultReport.UntilAsync(
-            () => ReceiptLoad.DemoStores.All(s => load.Receipts.Count(r => r.StoreId == s.Store) >= 20),
-            StartDeadline, () => $"tills did not get going: {load.Summary()}");
 }
 
 internal static class ProcessExtensions

@@ -13,14 +13,40 @@ lines = lambda name: open(f"{work}/{name}").read().split("\n") if os.path.exists
 queries = [urllib.parse.quote(q) for q in lines("queries.txt") if len(q.strip()) >= 2][:500]
 customers = [c for c in lines("customers.txt") if c]
 deletes = [d for d in lines("deletes.txt") if d]
-lua = lambda items: "{" + ",".join(items) + "}"
-q = lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+# data.lua reads plain files at wrk start-up: a Lua table constructor with 100,000 strings
+# exceeds LuaJIT's constants-per-function limit (wrk then exits at once, which is what --scale
+# large did before).
+def write(name, rows):
+    with open(f"{work}/data-{name}", "w") as f:
+        f.write("".join(r + "\n" for r in rows))
+write("stores.tsv", (f"{x['id']}\t{x['terminal']}" for x in stores))
+write("variants.tsv", (f"{v['id']}\t{v['product']}" for v in variants))
+write("barcodes.txt", barcodes)
+write("queries.txt", queries)
+write("customers.txt", customers)
+write("deletes.txt", deletes)
 with open(f"{work}/data.lua", "w") as f:
-    f.write("DATA = {\n")
-    f.write(" stores = " + lua("{id=%s,terminal=%s}" % (q(s["id"]), q(s["terminal"])) for s in stores) + ",\n")
-    f.write(" variants = " + lua("{id=%s,product=%s}" % (q(v["id"]), q(v["product"])) for v in variants) + ",\n")
-    f.write(" barcodes = " + lua(q(b) for b in barcodes) + ",\n")
-    f.write(" queries = " + lua(q(x) for x in queries) + ",\n")
-    f.write(" customers = " + lua(q(c) for c in customers) + ",\n")
-    f.write(" deletes = " + lua(q(d) for d in deletes) + ",\n}\n")
+    f.write(f"""local dir = {json.dumps(work)}
+local function lines(name)
+  local t = {{}}
+  for l in io.lines(dir .. "/data-" .. name) do t[#t + 1] = l end
+  return t
+end
+local function records(name, a, b)
+  local t = {{}}
+  for _, l in ipairs(lines(name)) do
+    local x, y = string.match(l, "([^\\t]*)\\t(.*)")
+    t[#t + 1] = {{[a] = x, [b] = y}}
+  end
+  return t
+end
+DATA = {{
+  stores = records("stores.tsv", "id", "terminal"),
+  variants = records("variants.tsv", "id", "product"),
+  barcodes = lines("barcodes.txt"),
+  queries = lines("queries.txt"),
+  customers = lines("customers.txt"),
+  deletes = lines("deletes.txt"),
+}}
+""")
 json.dump({"stores": stores, "variants": variants, "barcodes": barcodes}, open(f"{work}/data.json", "w"))

@@ -18,6 +18,11 @@ public sealed record DemoDataOptions
     public int Variants { get; init; } = 450;
     public int RandomSeed { get; init; } = 42;
     public bool SecondTenant { get; init; } = true;
+    /// <summary>
+    /// How many variants each store holds opening stock of (a deterministic random assortment);
+    /// 0 means all. 200 stores x 100,000 variants would be 20 million stock levels.
+    /// </summary>
+    public int StockedVariantsPerStore { get; init; }
 }
 
 public sealed record DemoDataSummary(
@@ -219,8 +224,9 @@ public static class DemoDataSet
         // Opening stock for every variant in every store: one or two batches, each journaled.
         var levels = new List<(Guid Store, Guid Variant, decimal Quantity, decimal Cost)>(stores.Length * variants.Length);
         var batches = new List<(Guid Id, Guid Store, Guid Variant, decimal Quantity, decimal Cost, DateTimeOffset At)>();
+        var assortment = o.StockedVariantsPerStore is > 0 and var n && n < variants.Length ? n : variants.Length;
         foreach (var store in stores)
-            foreach (var v in variants)
+            foreach (var v in assortment == variants.Length ? variants : variants.OrderBy(_ => random.Next()).Take(assortment))
             {
                 var quantity = v.Unit == "piece" ? random.Next(50, 501) : random.Next(20_000, 200_001) / 1000m;
                 var split = random.Next(3) == 0 ? decimal.Round(quantity / 3, v.Unit == "piece" ? 0 : 3) : 0m;

@@ -35,6 +35,7 @@ public static class DemoDataCommand
                     case "--products": products = Next(); break;
                     case "--variants": options = options with { Variants = Next() }; break;
                     case "--seed": options = options with { RandomSeed = Next() }; break;
+                    case "--stocked-variants": options = options with { StockedVariantsPerStore = Next() }; break;
                     case "--no-second-tenant": options = options with { SecondTenant = false }; break;
                     default: throw new FormatException($"unknown argument {args[i]}");
                 }

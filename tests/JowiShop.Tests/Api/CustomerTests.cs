@@ -39,6 +39,8 @@ public sealed class CustomerTests(ApiFixture api) : IClassFixture<ApiFixture>
         await (await client.DeleteAsync($"/api/v1/customers/{created.Id}")).AssertProblemAsync(HttpStatusCode.NotFound, "customer.not_found");
         var list = await (await client.GetAsync("/api/v1/customers")).ReadAsync<ListPage<Customer>>();
         Assert.DoesNotContain(list.Items, c => c.Id == created.Id);
+        // The total comes from a trigger-kept counter: it must follow the soft delete.
+        Assert.Equal(list.Items.Count, list.Total);
 
         await using var db = NpgsqlDataSource.Create(api.Factory.PostgresConnectionString);
         await using var cmd = db.CreateCommand("SELECT deleted_at IS NOT NULL FROM customers WHERE id = $1");

@@ -1,5 +1,6 @@
 using JowiShop.ApiHost.Features.Products;
 using JowiShop.Grains.Abstractions;
+using JowiShop.Grains.Persistence;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -32,12 +33,23 @@ public sealed class Customers(NpgsqlDataSource db)
         LIMIT $4 OFFSET $5
         """;
 
+    /// <summary>
+    /// The unfiltered list: a page by the (tenant, name, id) index and the total from the
+    /// trigger-kept counter, in one round trip (counting the tenant's customers per request is not).
+    /// </summary>
+    internal const string PageSql =
+        $"SELECT {Columns} FROM customers WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY name, id LIMIT $2 OFFSET $3";
+
+    internal const string CountSql = "SELECT COALESCE((SELECT live FROM customer_counts WHERE tenant_id = $1), 0)";
+
     /// <summary>By id, phone, card code or lower(email): each a tenant-scoped index of live customers.</summary>
     internal static string FindSql(string column) =>
         $"SELECT {Columns} FROM customers WHERE tenant_id = $1 AND {column} = $2 AND deleted_at IS NULL";
 
     public async Task<ListPage<Customer>> ListAsync(Guid tenantId, PageRequest page, string? query, CancellationToken ct)
     {
+        if (string.IsNullOrEmpty(query))
+            return await PageAsync(tenantId, page, ct);
         var pattern = ProductQueries.LikePattern(query);
         var digits = query is null ? null : new string(query.Where(char.IsAsciiDigit).ToArray());
         await using var cmd = db.CreateCommand(ListSql);
@@ -57,6 +69,20 @@ public sealed class Customers(NpgsqlDataSource db)
         if (items.Count == 0 && page.Page > 1)
             total = (await ListAsync(tenantId, new PageRequest(1, 1), query, ct)).Total;
         return new ListPage<Customer>(items, page.Page, page.Limit, total);
+    }
+
+    private async Task<ListPage<Customer>> PageAsync(Guid tenantId, PageRequest page, CancellationToken ct)
+    {
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(Sql.Command(PageSql, tenantId, page.Limit, page.Offset));
+        batch.BatchCommands.Add(Sql.Command(CountSql, tenantId));
+        var items = new List<Customer>();
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            items.Add(Read(reader));
+        await reader.NextResultAsync(ct);
+        await reader.ReadAsync(ct);
+        return new ListPage<Customer>(items, page.Page, page.Limit, reader.GetInt64(0));
     }
 
     /// <summary>The live customer whose column equals the value (id, phone or card_code), or null.</summary>

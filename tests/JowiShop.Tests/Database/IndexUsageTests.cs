@@ -103,5 +103,15 @@ public sealed class IndexUsageTests(LargeDataSet data) : IClassFixture<LargeData
             "SELECT id FROM products WHERE tenant_id = $1 AND deleted_at IS NULL AND search_key(name) LIKE '%' || $2 || '%' LIMIT 10",
             DemoTenant.TenantId, "лепёшк");
         AssertUses(plan, "ix_products_search");
+
+        // The global search's own statements, ranked and limited, with a short common query: the
+        // planner once preferred calling search_key() on every row (migration 0007).
+        var products = await PlanAsync(JowiShop.ApiHost.Features.Search.SearchEndpoints.ProductsSql,
+            DemoTenant.TenantId, "kef", "kef", 10);
+        AssertUses(products, "ix_products_search");
+        var customers = await PlanAsync(JowiShop.ApiHost.Features.Search.SearchEndpoints.CustomersSql,
+            DemoTenant.TenantId, "kef", Null(NpgsqlDbType.Text), 10, Null(NpgsqlDbType.Text));
+        AssertUses(customers, "ix_customers_search");
+        Assert.DoesNotContain("Seq Scan on customers", customers);
     }
 }

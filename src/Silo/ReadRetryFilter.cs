@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using Orleans.Concurrency;
 using Orleans.Runtime;
@@ -13,10 +14,13 @@ namespace JowiShop.Silo;
 public sealed class ReadRetryFilter : IOutgoingGrainCallFilter
 {
     private const int Attempts = 3;
+    // Every grain call passes here (scans, receipts): look the attribute up once per method.
+    private static readonly ConcurrentDictionary<MethodInfo, bool> ReadOnlyMethods = new();
 
     public async Task Invoke(IOutgoingGrainCallContext context)
     {
-        if (context.InterfaceMethod?.GetCustomAttribute<ReadOnlyAttribute>() is null)
+        var method = context.InterfaceMethod;
+        if (method is null || !ReadOnlyMethods.GetOrAdd(method, m => m.GetCustomAttribute<ReadOnlyAttribute>() is not null))
         {
             await context.Invoke();
             return;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using JowiShop.Grains.Abstractions;
+using JowiShop.Grains.Persistence;
 using Npgsql;
 using Orleans.Runtime;
 
@@ -51,10 +52,9 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is NpgsqlException { IsTransient: true } or DatabaseFailureException { IsTransient: true } or TimeoutException
-                or SiloUnavailableException or OrleansMessageRejectionException)
+            if (e is DatabaseFailureException { IsTransient: true } or TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
                 return true;
-            if (e is PostgresException pg && (pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState.StartsWith("57P", StringComparison.Ordinal)))
+            if (e is NpgsqlException npgsql && DatabaseFailures.IsTransient(npgsql))
                 return true;
         }
         return false;

@@ -6,13 +6,16 @@ namespace JowiShop.Grains.Persistence;
 /// <summary>Turns driver exceptions into <see cref="DatabaseFailureException"/> at the grain boundary.</summary>
 public static class DatabaseFailures
 {
-    public static DatabaseFailureException Translate(NpgsqlException e)
-    {
-        var sqlState = (e as PostgresException)?.SqlState;
-        // Connection exceptions (08xxx) and operator intervention (57Pxx: shutdown, restart) pass.
-        var transient = e.IsTransient || sqlState is not null && (sqlState.StartsWith("08", StringComparison.Ordinal) || sqlState.StartsWith("57P", StringComparison.Ordinal));
-        return new DatabaseFailureException($"Database call failed: {e.Message}", transient, sqlState);
-    }
+    public static DatabaseFailureException Translate(NpgsqlException e) =>
+        new($"Database call failed: {e.Message}", IsTransient(e), (e as PostgresException)?.SqlState);
+
+    /// <summary>
+    /// The database is unreachable or going away, not refusing this request: the caller may retry.
+    /// Connection exceptions (08xxx) and operator intervention (57Pxx: shutdown, restart) count.
+    /// </summary>
+    public static bool IsTransient(NpgsqlException e) =>
+        e.IsTransient || e is PostgresException { SqlState: var state }
+            && (state.StartsWith("08", StringComparison.Ordinal) || state.StartsWith("57P", StringComparison.Ordinal));
 }
 
 /// <summary>Every grain call: a database failure leaves the grain as a <see cref="DatabaseFailureException"/>.</summary>

@@ -660,18 +660,8 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
     /// </summary>
     private async Task RefreshConfigAsync()
     {
-        var tenant = GrainFactory.GetGrain<ITenantGrain>(_tenantId);
-        StoreConfig config;
-        try
-        {
-            config = await tenant.GetStoreConfigAsync(_storeId);
-        }
-        catch (SiloUnavailableException)
-        {
-            // The tenant grain's silo left or died while membership settles: a read, so asking
-            // again (the runtime places the grain anew) is safe and spares the tills a 503.
-            config = await tenant.GetStoreConfigAsync(_storeId);
-        }
+        // A read-only call: ReadRetryFilter re-sends it if the tenant grain's silo is leaving.
+        var config = await GrainFactory.GetGrain<ITenantGrain>(_tenantId).GetStoreConfigAsync(_storeId);
         _exists &= config.Exists;
         _timeZone = TimeZoneInfo.TryFindSystemTimeZoneById(config.TimeZone, out var zone) ? zone : TimeZoneInfo.Utc;
         _refuseNegativeStock = config.RefuseNegativeStock;

@@ -20,17 +20,24 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(90);
 
+    /// <summary>3 silos, 8 tills selling to both demo stores (warmed up), and the silo hosting the Central store.</summary>
+    private static async Task<(ClusterNode[] Silos, HttpClient Till, ReceiptLoad Load, CancellationTokenSource Stop, Task Tills, ClusterNode StoreSilo)>
+        SellingThroughThreeSilosAsync(LocalCluster cluster)
+    {
+        var (silos, _, till, load) = await cluster.StartSplitAsync(silos: 3, StartDeadline);
+        var stop = new CancellationTokenSource();
+        var tills = load.RunAsync(tillsPerStore: 4, stop.Token);
+        await load.WarmUpAsync(StartDeadline);
+        return (silos, till, load, stop, tills, await cluster.SiloHostingStoreAsync(DemoTenant.TenantId, DemoTenant.CentralStoreId));
+    }
+
     [Fact]
     public async Task A_killed_silo_loses_no_acknowledged_receipt_and_its_store_takes_receipts_again()
     {
         await using var cluster = await LocalCluster.StartAsync();
-        var (silos, _, http, load) = await cluster.StartSplitAsync(silos: 3, StartDeadline);
-        using var till = http;
-
-        using var stop = new CancellationTokenSource();
-        var tills = load.RunAsync(tillsPerStore: 4, stop.Token);
-        await load.WarmUpAsync(StartDeadline);
-        var victim = await cluster.SiloHostingStoreAsync(DemoTenant.TenantId, DemoTenant.CentralStoreId);
+        var (silos, till, load, stop, tills, victim) = await SellingThroughThreeSilosAsync(cluster);
+        using var tillClient = till;
+        using var stopping = stop;
         var killedAt = load.Now;
         victim.Kill();
         var declaredDead = cluster.WaitForActiveSilosAsync(silos.Where(s => s != victim), StartDeadline)
@@ -58,13 +65,9 @@ public sealed class SiloFailoverTests(ITestOutputHelper output)
     public async Task A_silo_shut_down_gracefully_under_load_fails_no_request()
     {
         await using var cluster = await LocalCluster.StartAsync();
-        var (silos, _, http, load) = await cluster.StartSplitAsync(silos: 3, StartDeadline);
-        using var till = http;
-
-        using var stop = new CancellationTokenSource();
-        var tills = load.RunAsync(tillsPerStore: 4, stop.Token);
-        await load.WarmUpAsync(StartDeadline);
-        var leaving = await cluster.SiloHostingStoreAsync(DemoTenant.TenantId, DemoTenant.CentralStoreId);
+        var (_, till, load, stop, tills, leaving) = await SellingThroughThreeSilosAsync(cluster);
+        using var tillClient = till;
+        using var stopping = stop;
         var stoppedAt = load.Now;
         leaving.Terminate();
         Assert.True(await leaving.Process.WaitForExitAsync(StartDeadline), $"{leaving.Name} did not stop. {leaving.LogTail()}");

@@ -62,10 +62,13 @@ public static class ReceiptEndpoints
         var tenantId = user.GetTenantId();
         var storeId = request.StoreId!.Value;
         var tenant = grains.GetGrain<ITenantGrain>(tenantId);
-        if (await tenant.GetStoreAsync(storeId) is null)
-            return ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.");
+        // One tenant-grain call on the hot path: the terminal names its store. The store is looked
+        // up only to tell a missing store (404) from a wrong terminal (400); a deleted store whose
+        // terminal lingers is refused by the store grain itself (404).
         if (await tenant.GetTerminalAsync(request.TerminalId!.Value) is not { } terminal || terminal.StoreId != storeId)
-            return ApiProblems.Validation(new FieldErrors().Add("terminalId", $"terminal {request.TerminalId} is not a terminal of store {storeId}"));
+            return await tenant.GetStoreAsync(storeId) is null
+                ? ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.")
+                : ApiProblems.Validation(new FieldErrors().Add("terminalId", $"terminal {request.TerminalId} is not a terminal of store {storeId}"));
         if (request.CustomerId is { } customerId && !await CustomerExistsAsync(db, tenantId, customerId, ct))
             return ApiProblems.Validation(new FieldErrors().Add("customerId", $"customer {customerId} does not exist"));
 

@@ -55,7 +55,6 @@ builder.Services.AddSingleton<Accounts>();
 builder.Services.AddSingleton<ProductQueries>();
 builder.Services.AddSingleton<VariantProducts>();
 builder.Services.AddSingleton<ReceiptQueries>();
-builder.Services.AddSingleton<Customers>();
 builder.Services.AddSingleton<Employees>();
 builder.Services.AddSingleton<ValidatedTokenCache>();
 builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>

@@ -1,5 +1,6 @@
 using JowiShop.Grains.Persistence;
 using JowiShop.Grains.Abstractions;
+using JowiShop.Grains.Abstractions.Search;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -71,6 +72,17 @@ public sealed class TenantGrain(
 
     public Task<ListPage<Store>> ListStoresAsync(PageRequest page) =>
         Task.FromResult(new ListPage<Store>(_storeOrder.Skip(page.Offset).Take(page.Limit).ToArray(), page.Page, page.Limit, _storeOrder.Length));
+
+    public Task<IReadOnlyList<StoreHit>> SearchStoresAsync(string query, int limit)
+    {
+        var key = SearchKey.Of(query.Trim());
+        IReadOnlyList<StoreHit> hits = _storeOrder
+            .Select(s => (Store: s, Key: SearchKey.Of(s.Name)))
+            .Where(s => s.Key.Contains(key, StringComparison.Ordinal))
+            .OrderBy(s => s.Key == key ? 0 : s.Key.StartsWith(key, StringComparison.Ordinal) ? 1 : 2) // stable: name order within a rank
+            .Take(limit).Select(s => new StoreHit(s.Store.Id, s.Store.Name)).ToArray();
+        return Task.FromResult(hits);
+    }
 
     public Task<Store?> GetStoreAsync(Guid storeId) => Task.FromResult(_stores.GetValueOrDefault(storeId));
 

@@ -72,6 +72,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             draft.Variants.Select(v => ToVariant(v, now)).ToArray(), now, now);
         foreach (var variant in draft.Variants)
             await MapAsync(variant.Barcodes, variant.Id);
+        await IndexAsync(null);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -102,7 +103,9 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         });
         if (conflict is not null)
             return conflict;
+        var before = _product;
         _product = updated;
+        await IndexAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -126,9 +129,10 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             await batch.ExecuteNonQueryAsync();
             return null;
         });
-        var barcodes = _product.Variants.SelectMany(v => v.Barcodes).ToArray();
+        var before = _product;
         _product = null;
-        await UnmapAsync(barcodes);
+        await UnmapAsync(before.Variants.SelectMany(v => v.Barcodes).ToArray());
+        await IndexAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok);
     }
 
@@ -150,8 +154,10 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         }, [draft.Sku], draft.Barcodes);
         if (conflict is not null)
             return conflict;
+        var before = _product;
         _product = _product with { Variants = [.. _product.Variants, ToVariant(draft, now)], UpdatedAt = now };
         await MapAsync(draft.Barcodes, draft.Id);
+        await IndexAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -196,9 +202,11 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         if (conflict is not null)
             return conflict;
 
-        _product = _product! with { Variants = _product.Variants.Select(v => v.Id == variantId ? updated : v).ToArray(), UpdatedAt = now };
+        var before = _product!;
+        _product = before with { Variants = before.Variants.Select(v => v.Id == variantId ? updated : v).ToArray(), UpdatedAt = now };
         await UnmapAsync(removed);
         await MapAsync(added, variantId);
+        await IndexAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -223,8 +231,10 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             await batch.ExecuteNonQueryAsync();
             return null;
         });
-        _product = _product! with { Variants = _product.Variants.Where(v => v.Id != variantId).ToArray(), UpdatedAt = now };
+        var before = _product!;
+        _product = before with { Variants = before.Variants.Where(v => v.Id != variantId).ToArray(), UpdatedAt = now };
         await UnmapAsync(current.Barcodes);
+        await IndexAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -303,6 +313,21 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     {
         foreach (var shard in barcodes.GroupBy(b => IBarcodeDirectoryGrain.Key(_tenantId, b)))
             await GrainFactory.GetGrain<IBarcodeDirectoryGrain>(shard.Key).MapAsync(shard.ToArray(), new BarcodeTarget(_productId, variantId));
+    }
+
+    /// <summary>Tells the tenant's search index when what search matches (name, active, SKUs, barcodes) changed.</summary>
+    private async Task IndexAsync(Product? before)
+    {
+        var index = GrainFactory.GetGrain<ICatalogSearchGrain>(_tenantId);
+        if (_product is null)
+        {
+            if (before is not null)
+                await index.RemoveAsync(_productId);
+            return;
+        }
+        var entry = CatalogSearchEntry.Of(_product);
+        if (before is null || !entry.SameAs(CatalogSearchEntry.Of(before)))
+            await index.PutAsync(entry);
     }
 
     private async Task UnmapAsync(IReadOnlyList<string> barcodes)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using JowiShop.ApiHost.Features.Customers;
+using JowiShop.Grains.Abstractions.Customers;
 using JowiShop.Grains.Abstractions;
 using JowiShop.Tests.Infrastructure;
 using Npgsql;

@@ -22,7 +22,7 @@ public sealed class SearchTests(ApiFixture api) : IClassFixture<ApiFixture>
         var kefir = await TestCatalog.CreateProductAsync(client, "Kefir sutli");
         var goshti = await TestCatalog.CreateProductAsync(client, "Qoʻy goʻshti"); // typed with U+02BB
         var customer = await (await client.PostAsJsonAsync("/api/v1/customers", new { name = "O'tkir Sutov", phone = "+998 93 123 45 67", email = "otkir@mail.uz" }))
-            .ReadAsync<JowiShop.ApiHost.Features.Customers.Customer>(HttpStatusCode.Created);
+            .ReadAsync<JowiShop.Grains.Abstractions.Customers.Customer>(HttpStatusCode.Created);
         var store = await (await client.PostAsJsonAsync("/api/v1/stores", new { name = "Sutchi filiali" })).ReadAsync<Store>(HttpStatusCode.Created);
 
         var results = await SearchAsync(client, "SUT");

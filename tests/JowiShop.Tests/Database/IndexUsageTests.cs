@@ -1,4 +1,3 @@
-using JowiShop.ApiHost.Features.Customers;
 using JowiShop.ApiHost.Features.Products;
 using JowiShop.DemoData;
 using JowiShop.Grains.Catalog;
@@ -74,22 +73,8 @@ public sealed class IndexUsageTests(LargeDataSet data) : IClassFixture<LargeData
     }
 
     [Fact]
-    public async Task Customer_phone_email_and_card_lookups_use_their_indexes()
-    {
-        var phone = await FirstAsync<string>("SELECT phone FROM customers OFFSET 31415 LIMIT 1");
-        AssertUses(await PlanAsync(Customers.FindSql("phone"), DemoTenant.TenantId, phone), "ux_customers_tenant_phone");
-        AssertUses(await PlanAsync(Customers.FindSql("lower(email)"), DemoTenant.TenantId, "customer31415@example.uz"), "ix_customers_tenant_email");
-        AssertUses(await PlanAsync(Customers.FindSql("card_code"), DemoTenant.TenantId, "C000031415"), "ux_customers_tenant_card");
-    }
-
-    [Fact]
     public async Task List_queries_walk_the_tenant_list_indexes()
     {
-        var customers = await PlanAsync(Customers.PageSql, DemoTenant.TenantId, 20, 0);
-        AssertUses(customers, "ix_customers_tenant_list");
-        Assert.DoesNotContain("Seq Scan on customers", customers);
-        Assert.Contains("customer_counts_pkey", await PlanAsync(Customers.CountSql, DemoTenant.TenantId));
-
         var products = await PlanAsync(ProductQueries.ListSql, DemoTenant.TenantId, Null(NpgsqlDbType.Uuid), Null(NpgsqlDbType.Boolean),
             Null(NpgsqlDbType.Text), 20, 0, Null(NpgsqlDbType.Text));
         AssertUses(products, "ix_products_tenant_list");
@@ -103,15 +88,5 @@ public sealed class IndexUsageTests(LargeDataSet data) : IClassFixture<LargeData
             "SELECT id FROM products WHERE tenant_id = $1 AND deleted_at IS NULL AND search_key(name) LIKE '%' || $2 || '%' LIMIT 10",
             DemoTenant.TenantId, "лепёшк");
         AssertUses(plan, "ix_products_search");
-
-        // The global search's own statements, ranked and limited, with a short common query: the
-        // planner once preferred calling search_key() on every row (migration 0007).
-        var products = await PlanAsync(JowiShop.ApiHost.Features.Search.SearchEndpoints.ProductsSql,
-            DemoTenant.TenantId, "kef", "kef", 10);
-        AssertUses(products, "ix_products_search");
-        var customers = await PlanAsync(JowiShop.ApiHost.Features.Search.SearchEndpoints.CustomersSql,
-            DemoTenant.TenantId, "kef", Null(NpgsqlDbType.Text), 10, Null(NpgsqlDbType.Text));
-        AssertUses(customers, "ix_customers_search");
-        Assert.DoesNotContain("Seq Scan on customers", customers);
     }
 }

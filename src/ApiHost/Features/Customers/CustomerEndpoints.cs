@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json.Nodes;
 using JowiShop.ApiHost.Infrastructure;
 using JowiShop.Grains.Abstractions;
+using JowiShop.Grains.Abstractions.Customers;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace JowiShop.ApiHost.Features.Customers;
@@ -28,52 +29,52 @@ public static class CustomerEndpoints
     }
 
     private static async Task<Results<Ok<ListPage<Customer>>, ValidationProblem>> List(int? page, int? limit, string? query, ClaimsPrincipal user,
-        Customers customers, CancellationToken ct)
+        IGrainFactory grains)
     {
         Paging.TryCreate(page, limit, out var request, out var errors);
         errors.Require(query is null || query.Trim().Length is >= 2 and <= 100, "query", "must be 2 to 100 characters");
         if (errors.Any)
             return ApiProblems.Validation(errors);
-        return TypedResults.Ok(await customers.ListAsync(user.GetTenantId(), request, query?.Trim(), ct));
+        return TypedResults.Ok(await Directory(grains, user).ListAsync(request, query?.Trim()));
     }
 
-    private static async Task<Results<Ok<Customer>, ProblemHttpResult>> Get(Guid id, ClaimsPrincipal user, Customers customers, CancellationToken ct) =>
-        Found(await customers.FindAsync(user.GetTenantId(), "id", id, ct), $"Customer {id} does not exist.");
+    private static async Task<Results<Ok<Customer>, ProblemHttpResult>> Get(Guid id, ClaimsPrincipal user, IGrainFactory grains) =>
+        Found(await Directory(grains, user).GetAsync(id), $"Customer {id} does not exist.");
 
-    private static async Task<Results<Ok<Customer>, ProblemHttpResult, ValidationProblem>> ByPhone(string phone, ClaimsPrincipal user, Customers customers, CancellationToken ct)
+    private static async Task<Results<Ok<Customer>, ProblemHttpResult, ValidationProblem>> ByPhone(string phone, ClaimsPrincipal user, IGrainFactory grains)
     {
         var normalized = ContactFormats.NormalizePhone(phone);
         if (normalized is null)
             return ApiProblems.Validation(new FieldErrors().Add("phone", "must be a valid phone number (E.164, e.g. +998901234567)"));
-        var customer = await customers.FindAsync(user.GetTenantId(), "phone", normalized, ct);
+        var customer = await Directory(grains, user).FindAsync(CustomerKey.Phone, normalized);
         return customer is null ? NotFound($"No customer has phone {normalized}.") : TypedResults.Ok(customer);
     }
 
-    private static async Task<Results<Ok<Customer>, ProblemHttpResult>> ByEmail(string email, ClaimsPrincipal user, Customers customers, CancellationToken ct)
+    private static async Task<Results<Ok<Customer>, ProblemHttpResult>> ByEmail(string email, ClaimsPrincipal user, IGrainFactory grains)
     {
         var normalized = ContactFormats.NormalizeEmail(email);
-        return Found(normalized is null ? null : await customers.FindAsync(user.GetTenantId(), "lower(email)", normalized, ct), $"No customer has email {email}.");
+        return Found(normalized is null ? null : await Directory(grains, user).FindAsync(CustomerKey.Email, normalized), $"No customer has email {email}.");
     }
 
-    private static async Task<Results<Ok<Customer>, ProblemHttpResult>> ByCard(string code, ClaimsPrincipal user, Customers customers, CancellationToken ct) =>
-        Found(code.Length <= MaxCardCode ? await customers.FindAsync(user.GetTenantId(), "card_code", code, ct) : null, $"No customer has card {code}.");
+    private static async Task<Results<Ok<Customer>, ProblemHttpResult>> ByCard(string code, ClaimsPrincipal user, IGrainFactory grains) =>
+        Found(code.Length <= MaxCardCode ? await Directory(grains, user).FindAsync(CustomerKey.Card, code) : null, $"No customer has card {code}.");
 
     private static async Task<Results<Created<Customer>, ValidationProblem, ProblemHttpResult>> Create(CustomerRequest request, ClaimsPrincipal user,
-        Customers customers, CancellationToken ct)
+        IGrainFactory grains)
     {
         var errors = new FieldErrors();
         var fields = Validate(request.Name, request.Phone, request.Email, request.CardCode, request.Notes, errors);
         if (fields is null)
             return ApiProblems.Validation(errors);
-        var (customer, conflict, conflictingId) = await customers.CreateAsync(user.GetTenantId(), fields, ct);
+        var (customer, conflict, conflictingId) = await Directory(grains, user).CreateAsync(fields);
         return customer is null ? Conflict(conflict, conflictingId) : TypedResults.Created($"/api/v1/customers/{customer.Id}", customer);
     }
 
     private static async Task<Results<Ok<Customer>, ValidationProblem, ProblemHttpResult>> Update(Guid id, JsonObject body, ClaimsPrincipal user,
-        Customers customers, CancellationToken ct)
+        IGrainFactory grains)
     {
-        var tenantId = user.GetTenantId();
-        var current = await customers.FindAsync(tenantId, "id", id, ct);
+        var directory = Directory(grains, user);
+        var current = await directory.GetAsync(id);
         if (current is null)
             return NotFound($"Customer {id} does not exist.");
         var patch = new PatchBody(body, new FieldErrors());
@@ -82,14 +83,17 @@ public static class CustomerEndpoints
             Field("cardCode", current.CardCode), Field("notes", current.Notes), patch.Errors);
         if (fields is null)
             return ApiProblems.Validation(patch.Errors);
-        var (customer, conflict, conflictingId) = await customers.UpdateAsync(tenantId, id, fields, ct);
+        var (customer, conflict, conflictingId) = await directory.UpdateAsync(id, fields);
         return customer is null
             ? conflict == CustomerConflict.None ? NotFound($"Customer {id} does not exist.") : Conflict(conflict, conflictingId)
             : TypedResults.Ok(customer);
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, ClaimsPrincipal user, Customers customers, CancellationToken ct) =>
-        await customers.DeleteAsync(user.GetTenantId(), id, ct) ? TypedResults.NoContent() : NotFound($"Customer {id} does not exist.");
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, ClaimsPrincipal user, IGrainFactory grains) =>
+        await Directory(grains, user).DeleteAsync(id) ? TypedResults.NoContent() : NotFound($"Customer {id} does not exist.");
+
+    private static ICustomerDirectoryGrain Directory(IGrainFactory grains, ClaimsPrincipal user) =>
+        grains.GetGrain<ICustomerDirectoryGrain>(user.GetTenantId());
 
     private static CustomerFields? Validate(string? name, string? phone, string? email, string? cardCode, string? notes, FieldErrors errors)
     {

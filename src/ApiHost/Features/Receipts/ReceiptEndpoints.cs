@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using JowiShop.ApiHost.Infrastructure;
 using JowiShop.Grains.Abstractions;
+using JowiShop.Grains.Abstractions.Customers;
 using JowiShop.Grains.Abstractions.Catalog;
 using JowiShop.Grains.Abstractions.Sales;
 using JowiShop.Grains.Sales;
@@ -69,7 +70,7 @@ public static class ReceiptEndpoints
             return await tenant.GetStoreAsync(storeId) is null
                 ? ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.")
                 : ApiProblems.Validation(new FieldErrors().Add("terminalId", $"terminal {request.TerminalId} is not a terminal of store {storeId}"));
-        if (request.CustomerId is { } customerId && !await CustomerExistsAsync(db, tenantId, customerId, ct))
+        if (request.CustomerId is { } customerId && await grains.GetGrain<ICustomerDirectoryGrain>(tenantId).GetAsync(customerId) is null)
             return ApiProblems.Validation(new FieldErrors().Add("customerId", $"customer {customerId} does not exist"));
 
         // Catalog prices and costs from the product grains (memory), one call per distinct variant, in parallel.
@@ -285,14 +286,6 @@ public static class ReceiptEndpoints
                     "must be more than 0 with at most 2 decimals");
         }
         return errors;
-    }
-
-    private static async Task<bool> CustomerExistsAsync(NpgsqlDataSource db, Guid tenantId, Guid customerId, CancellationToken ct)
-    {
-        await using var cmd = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM customers WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL)");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = customerId });
-        return (bool)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     /// <summary>SHA-256 of the request body without its id: what a replay of the id must match.</summary>

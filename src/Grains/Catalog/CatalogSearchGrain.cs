@@ -1,0 +1,193 @@
+using JowiShop.Grains.Abstractions.Catalog;
+using JowiShop.Grains.Abstractions.Search;
+using JowiShop.Grains.Persistence;
+using Npgsql;
+using Orleans.Concurrency;
+
+namespace JowiShop.Grains.Catalog;
+
+/// <summary>
+/// A tenant's product search index in memory: every live product's name (as a search key), SKUs
+/// and barcodes, loaded from PostgreSQL on activation and kept current by the product grains,
+/// which put an entry after each committed change and before answering. Sorted lists give
+/// exact and prefix matches by binary search; other name matches are found walking the names in
+/// order, stopping once the page is full.
+/// </summary>
+[Reentrant]
+public sealed class CatalogSearchGrain(NpgsqlDataSource db) : Grain, ICatalogSearchGrain
+{
+    private sealed record Entry(Guid Id, string Name, string Key, bool Active, string[] Skus, string[] Barcodes);
+
+    private readonly record struct Value(string Text, Entry Entry);
+
+    private static readonly Comparer<Entry> ByName = Comparer<Entry>.Create((a, b) =>
+        string.CompareOrdinal(a.Name, b.Name) is var c and not 0 ? c : a.Id.CompareTo(b.Id));
+    private static readonly Comparer<Entry> ByKey = Comparer<Entry>.Create((a, b) =>
+        string.CompareOrdinal(a.Key, b.Key) is var c and not 0 ? c : a.Id.CompareTo(b.Id));
+    private static readonly Comparer<Value> ByText = Comparer<Value>.Create((a, b) =>
+        string.CompareOrdinal(a.Text, b.Text) is var c and not 0 ? c : a.Entry.Id.CompareTo(b.Entry.Id));
+
+    private readonly Dictionary<Guid, Entry> _byId = [];
+    private readonly List<Entry> _byName = [];
+    private readonly List<Entry> _byKey = [];
+    private readonly List<Value> _skus = []; // lower-cased
+    private readonly List<Value> _barcodes = [];
+
+    private Guid TenantId => this.GetPrimaryKey();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await LoadAsync(cancellationToken);
+        }
+        catch (NpgsqlException e)
+        {
+            throw DatabaseFailures.Translate(e); // activation failures bypass the call filter
+        }
+    }
+
+    internal const string ProductsSql = "SELECT id, name, active FROM products WHERE tenant_id = $1 AND deleted_at IS NULL";
+    internal const string SkusSql = "SELECT product_id, sku FROM product_variants WHERE tenant_id = $1 AND deleted_at IS NULL";
+    internal const string BarcodesSql =
+        """
+        SELECT v.product_id, b.barcode FROM variant_barcodes b JOIN product_variants v ON v.id = b.variant_id AND v.deleted_at IS NULL
+        WHERE b.tenant_id = $1 AND b.deleted_at IS NULL
+        """;
+
+    private async Task LoadAsync(CancellationToken ct)
+    {
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(Sql.Command(ProductsSql, TenantId));
+        batch.BatchCommands.Add(Sql.Command(SkusSql, TenantId));
+        batch.BatchCommands.Add(Sql.Command(BarcodesSql, TenantId));
+        var products = new Dictionary<Guid, (string Name, bool Active, List<string> Skus, List<string> Barcodes)>();
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+            products[reader.GetGuid(0)] = (reader.GetString(1), reader.GetBoolean(2), [], []);
+        await reader.NextResultAsync(ct);
+        while (await reader.ReadAsync(ct))
+            if (products.TryGetValue(reader.GetGuid(0), out var p))
+                p.Skus.Add(reader.GetString(1));
+        await reader.NextResultAsync(ct);
+        while (await reader.ReadAsync(ct))
+            if (products.TryGetValue(reader.GetGuid(0), out var p))
+                p.Barcodes.Add(reader.GetString(1));
+
+        foreach (var (id, p) in products)
+        {
+            var entry = ToEntry(new CatalogSearchEntry(id, p.Name, p.Active, p.Skus, p.Barcodes));
+            _byId[id] = entry;
+            _byName.Add(entry);
+            _byKey.Add(entry);
+            _skus.AddRange(entry.Skus.Select(s => new Value(s, entry)));
+            _barcodes.AddRange(entry.Barcodes.Select(b => new Value(b, entry)));
+        }
+        _byName.Sort(ByName);
+        _byKey.Sort(ByKey);
+        _skus.Sort(ByText);
+        _barcodes.Sort(ByText);
+    }
+
+    public Task<IReadOnlyList<ProductHit>> SearchAsync(string query, int limit)
+    {
+        var literal = query.Trim();
+        var key = SearchKey.Of(literal);
+        var best = new Dictionary<Guid, (int Rank, string MatchedBy, Entry Entry)>();
+        void Offer(IEnumerable<(Entry Entry, int Rank)> matches, string matchedBy)
+        {
+            foreach (var (entry, rank) in Top(matches, limit))
+                if (!best.TryGetValue(entry.Id, out var held) || rank < held.Rank)
+                    best[entry.Id] = (rank, matchedBy, entry);
+        }
+
+        // Names: exact (0) and prefix (1) by binary search; other substrings (3) in name order,
+        // only as many as the page still needs.
+        var prefixed = Range(_byKey, key, e => e.Key).Select(e => (e, e.Key.Length == key.Length ? 0 : 1)).ToList();
+        Offer(prefixed, "name");
+        if (prefixed.Count < limit)
+            Offer(_byName.Where(e => e.Key.Contains(key, StringComparison.Ordinal) && !e.Key.StartsWith(key, StringComparison.Ordinal))
+                .Take(limit - prefixed.Count).Select(e => (e, 3)), "name");
+        Offer(Range(_skus, key, v => v.Text).Select(v => (v.Entry, v.Text.Length == key.Length ? 0 : 2)), "sku");
+        Offer(Range(_barcodes, literal, v => v.Text).Select(v => (v.Entry, v.Text.Length == literal.Length ? 0 : 2)), "barcode");
+
+        IReadOnlyList<ProductHit> hits = best.Values
+            .OrderBy(h => h.Rank).ThenBy(h => h.Entry.Name, StringComparer.Ordinal).ThenBy(h => h.Entry.Id).Take(limit)
+            .Select(h => new ProductHit(h.Entry.Id, h.Entry.Name, h.Entry.Active, h.MatchedBy)).ToArray();
+        return Task.FromResult(hits);
+    }
+
+    public Task PutAsync(CatalogSearchEntry product)
+    {
+        Remove(product.ProductId);
+        var entry = ToEntry(product);
+        _byId[entry.Id] = entry;
+        Insert(_byName, entry, ByName);
+        Insert(_byKey, entry, ByKey);
+        foreach (var sku in entry.Skus)
+            Insert(_skus, new Value(sku, entry), ByText);
+        foreach (var barcode in entry.Barcodes)
+            Insert(_barcodes, new Value(barcode, entry), ByText);
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveAsync(Guid productId)
+    {
+        Remove(productId);
+        return Task.CompletedTask;
+    }
+
+    private void Remove(Guid productId)
+    {
+        if (!_byId.Remove(productId, out var entry))
+            return;
+        Delete(_byName, entry, ByName);
+        Delete(_byKey, entry, ByKey);
+        foreach (var sku in entry.Skus)
+            Delete(_skus, new Value(sku, entry), ByText);
+        foreach (var barcode in entry.Barcodes)
+            Delete(_barcodes, new Value(barcode, entry), ByText);
+    }
+
+    private static Entry ToEntry(CatalogSearchEntry p) => new(p.ProductId, p.Name, SearchKey.Of(p.Name), p.Active,
+        p.Skus.Select(s => s.ToLowerInvariant()).ToArray(), p.Barcodes.ToArray());
+
+    /// <summary>Per product its best rank, then the first <paramref name="limit"/> by (rank, name, id).</summary>
+    private static IEnumerable<(Entry Entry, int Rank)> Top(IEnumerable<(Entry Entry, int Rank)> matches, int limit)
+    {
+        var byProduct = new Dictionary<Guid, (Entry Entry, int Rank)>();
+        foreach (var match in matches)
+            if (!byProduct.TryGetValue(match.Entry.Id, out var held) || match.Rank < held.Rank)
+                byProduct[match.Entry.Id] = match;
+        return byProduct.Values.OrderBy(m => m.Rank).ThenBy(m => m.Entry.Name, StringComparer.Ordinal).ThenBy(m => m.Entry.Id).Take(limit);
+    }
+
+    /// <summary>The items of a list sorted by text whose text starts with the prefix.</summary>
+    private static IEnumerable<T> Range<T>(List<T> sorted, string prefix, Func<T, string> text)
+    {
+        int low = 0, high = sorted.Count;
+        while (low < high)
+        {
+            var mid = (low + high) / 2;
+            if (string.CompareOrdinal(text(sorted[mid]), prefix) < 0)
+                low = mid + 1;
+            else
+                high = mid;
+        }
+        for (var i = low; i < sorted.Count && text(sorted[i]).StartsWith(prefix, StringComparison.Ordinal); i++)
+            yield return sorted[i];
+    }
+
+    private static void Insert<T>(List<T> sorted, T item, IComparer<T> order)
+    {
+        var at = sorted.BinarySearch(item, order);
+        sorted.Insert(at < 0 ? ~at : at, item);
+    }
+
+    private static void Delete<T>(List<T> sorted, T item, IComparer<T> order)
+    {
+        var at = sorted.BinarySearch(item, order);
+        if (at >= 0)
+            sorted.RemoveAt(at);
+    }
+}

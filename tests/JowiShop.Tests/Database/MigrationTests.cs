@@ -34,7 +34,7 @@ public sealed class MigrationTests
     [Theory]
     [InlineData("stores", "ix_stores_tenant_name")]
     [InlineData("customers", "ux_customers_tenant_phone")]
-    [InlineData("customers", "ix_customers_tenant_email")]
+    [InlineData("customers", "ux_customers_tenant_card")]
     [InlineData("product_variants", "ux_variants_tenant_sku")]
     [InlineData("variant_barcodes", "ux_barcodes_tenant_barcode")]
     [InlineData("employees", "ux_employees_tenant_user")]

@@ -111,6 +111,9 @@ public static class SiloConfiguration
                 builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
                 builder.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
             }
+            // Nothing here changes session state (no SET, temporary tables or LISTEN), so a pooled
+            // connection needs no reset: Npgsql would otherwise send one with its next statement.
+            builder.ConnectionStringBuilder.NoResetOnClose = true;
             return builder.Build();
         });
         return services;

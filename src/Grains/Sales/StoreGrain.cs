@@ -527,8 +527,10 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
         var payments = receipts.SelectMany(r => r.Payments.Select((p, n) => (Receipt: r, LineNo: n + 1, Payment: p))).ToArray();
 
         await using var connection = await db.OpenConnectionAsync();
-        await using var tx = await connection.BeginTransactionAsync();
-        await using var batch = new NpgsqlBatch(connection, tx);
+        // No explicit transaction: Npgsql ends a batch with one Sync, so PostgreSQL runs all of
+        // it as one implicit transaction and commits it before answering (one round trip, not
+        // two); any failing statement rolls all of it back.
+        await using var batch = new NpgsqlBatch(connection);
         batch.BatchCommands.Add(Sql.Command("SELECT store_commit_fence($1, $2, $3, $4, $5, $6, $7)",
             _tenantId, _storeId, _commitVersion, _receiptSeq, work.ReceiptSeq, _refundSeq, work.RefundSeq));
         if (receipts.Length > 0)
@@ -617,7 +619,6 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
                 work.Stock.Values.Select(s => s.LastUnitCost).ToArray()));
         extra?.Invoke(batch);
         await batch.ExecuteNonQueryAsync();
-        await tx.CommitAsync();
     }
 
     /// <summary>After a successful commit: memory follows the database.</summary>

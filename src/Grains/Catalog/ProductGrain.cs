@@ -1,3 +1,4 @@
+using JowiShop.Grains.Abstractions;
 using JowiShop.Grains.Persistence;
 using JowiShop.Grains.Abstractions.Catalog;
 using Npgsql;
@@ -312,13 +313,13 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     private async Task MapAsync(IReadOnlyList<string> barcodes, Guid variantId)
     {
         foreach (var shard in barcodes.GroupBy(b => IBarcodeDirectoryGrain.Key(_tenantId, b)))
-            await GrainFactory.GetGrain<IBarcodeDirectoryGrain>(shard.Key).MapAsync(shard.ToArray(), new BarcodeTarget(_productId, variantId));
+            await GrainFactory.Reference<IBarcodeDirectoryGrain>(shard.Key).MapAsync(shard.ToArray(), new BarcodeTarget(_productId, variantId));
     }
 
     /// <summary>Tells the tenant's search index when what search matches (name, active, SKUs, barcodes) changed.</summary>
     private async Task IndexAsync(Product? before)
     {
-        var index = GrainFactory.GetGrain<ICatalogSearchGrain>(_tenantId);
+        var index = GrainFactory.Reference<ICatalogSearchGrain>(_tenantId);
         if (_product is null)
         {
             if (before is not null)
@@ -333,7 +334,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     private async Task UnmapAsync(IReadOnlyList<string> barcodes)
     {
         foreach (var shard in barcodes.GroupBy(b => IBarcodeDirectoryGrain.Key(_tenantId, b)))
-            await GrainFactory.GetGrain<IBarcodeDirectoryGrain>(shard.Key).UnmapAsync(shard.ToArray());
+            await GrainFactory.Reference<IBarcodeDirectoryGrain>(shard.Key).UnmapAsync(shard.ToArray());
     }
 
     private async Task<Product?> LoadAsync(CancellationToken ct)

@@ -662,7 +662,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
     private async Task RefreshConfigAsync()
     {
         // A read-only call: ReadRetryFilter re-sends it if the tenant grain's silo is leaving.
-        var config = await GrainFactory.GetGrain<ITenantGrain>(_tenantId).GetStoreConfigAsync(_storeId);
+        var config = await GrainFactory.Reference<ITenantGrain>(_tenantId).GetStoreConfigAsync(_storeId);
         _exists &= config.Exists;
         _timeZone = TimeZoneInfo.TryFindSystemTimeZoneById(config.TimeZone, out var zone) ? zone : TimeZoneInfo.Utc;
         _refuseNegativeStock = config.RefuseNegativeStock;

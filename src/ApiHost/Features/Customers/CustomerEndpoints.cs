@@ -93,7 +93,7 @@ public static class CustomerEndpoints
         await Directory(grains, user).DeleteAsync(id) ? TypedResults.NoContent() : NotFound($"Customer {id} does not exist.");
 
     private static ICustomerDirectoryGrain Directory(IGrainFactory grains, ClaimsPrincipal user) =>
-        grains.GetGrain<ICustomerDirectoryGrain>(user.GetTenantId());
+        grains.Reference<ICustomerDirectoryGrain>(user.GetTenantId());
 
     private static CustomerFields? Validate(string? name, string? phone, string? email, string? cardCode, string? notes, FieldErrors errors)
     {

@@ -37,7 +37,7 @@ public static class ProductEndpoints
     }
 
     private static IProductGrain Grain(IGrainFactory grains, ClaimsPrincipal user, Guid productId) =>
-        grains.GetGrain<IProductGrain>(productId, user.GetTenantId().ToString());
+        grains.Reference<IProductGrain>(productId, user.GetTenantId().ToString());
 
     private static async Task<Results<Ok<ListPage<Product>>, ValidationProblem>> ListProducts(
         int? page, int? limit, Guid? categoryId, string? query, bool? active, ClaimsPrincipal user, ProductQueries products, CancellationToken ct)
@@ -62,10 +62,10 @@ public static class ProductEndpoints
             return ApiProblems.Validation(new FieldErrors().Add("code", error));
 
         var tenantId = user.GetTenantId();
-        var directory = grains.GetGrain<IBarcodeDirectoryGrain>(IBarcodeDirectoryGrain.Key(tenantId, code));
+        var directory = grains.Reference<IBarcodeDirectoryGrain>(IBarcodeDirectoryGrain.Key(tenantId, code));
         var target = await directory.ResolveAsync(code);
         var scanned = target is { } t
-            ? await grains.GetGrain<IProductGrain>(t.ProductId, tenantId.ToString()).GetVariantAsync(t.VariantId)
+            ? await grains.Reference<IProductGrain>(t.ProductId, tenantId.ToString()).GetVariantAsync(t.VariantId)
             : null;
         if (scanned is null || !scanned.Variant.Barcodes.Contains(code))
             return ApiProblems.NotFound("barcode.not_found", $"No live variant has barcode {code}.");
@@ -73,7 +73,7 @@ public static class ProductEndpoints
         StockLevel? stock = null;
         if (storeId is { } store)
         {
-            if (await grains.GetGrain<ITenantGrain>(tenantId).GetStoreAsync(store) is null)
+            if (await grains.Reference<ITenantGrain>(tenantId).GetStoreAsync(store) is null)
                 return ApiProblems.NotFound("store.not_found", $"Store {store} does not exist.");
             stock = new StockLevel(store, await products.StockLevelAsync(tenantId, store, scanned.Variant.Id, ct) ?? 0m);
         }

@@ -128,7 +128,7 @@ public static class InventoryEndpoints
         if (!Paging.TryCreate(page, limit, out var request, out var errors))
             return ApiProblems.Validation(errors);
         var tenantId = user.GetTenantId();
-        if (await grains.GetGrain<ITenantGrain>(tenantId).GetStoreAsync(id) is null)
+        if (await grains.Reference<ITenantGrain>(tenantId).GetStoreAsync(id) is null)
             return ApiProblems.NotFound("store.not_found", $"Store {id} does not exist.");
         await using var cmd = db.CreateCommand(
             """
@@ -162,14 +162,14 @@ public static class InventoryEndpoints
 
     private static bool IsQuantity(decimal? q) => q is > 0m and <= ReceiptEndpoints.MaxQuantity && decimal.Round(q.Value, 3) == q;
 
-    private static IStoreGrain Store(IGrainFactory grains, Guid tenantId, Guid storeId) => grains.GetGrain<IStoreGrain>(storeId, tenantId.ToString());
+    private static IStoreGrain Store(IGrainFactory grains, Guid tenantId, Guid storeId) => grains.Reference<IStoreGrain>(storeId, tenantId.ToString());
 
     /// <summary>The stores exist in the tenant and every variant is a live one of the tenant; else the problem to answer.</summary>
     private static async Task<ProblemHttpResult?> CheckAsync(IGrainFactory grains, VariantProducts variants, Guid tenantId, Guid[] storeIds,
         IEnumerable<Guid> variantIds, CancellationToken ct)
     {
         foreach (var storeId in storeIds)
-            if (await grains.GetGrain<ITenantGrain>(tenantId).GetStoreAsync(storeId) is null)
+            if (await grains.Reference<ITenantGrain>(tenantId).GetStoreAsync(storeId) is null)
                 return ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.");
         var ids = variantIds.Distinct().ToArray();
         var live = await CatalogCostsAsync(grains, variants, tenantId, ids, ct);
@@ -187,7 +187,7 @@ public static class InventoryEndpoints
         var ids = variantIds.Distinct().ToArray();
         var products = await variants.ResolveAsync(tenantId, ids, ct);
         var found = await Task.WhenAll(ids.Where(products.ContainsKey).Select(v =>
-            grains.GetGrain<IProductGrain>(products[v], tenantId.ToString()).GetVariantAsync(v)));
+            grains.Reference<IProductGrain>(products[v], tenantId.ToString()).GetVariantAsync(v)));
         return found.Where(f => f is not null).ToDictionary(f => f!.Variant.Id, f => f!.Variant.Cost);
     }
 

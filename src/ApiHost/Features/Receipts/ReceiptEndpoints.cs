@@ -62,7 +62,7 @@ public static class ReceiptEndpoints
 
         var tenantId = user.GetTenantId();
         var storeId = request.StoreId!.Value;
-        var tenant = grains.GetGrain<ITenantGrain>(tenantId);
+        var tenant = grains.Reference<ITenantGrain>(tenantId);
         // One tenant-grain call on the hot path: the terminal names its store. The store is looked
         // up only to tell a missing store (404) from a wrong terminal (400); a deleted store whose
         // terminal lingers is refused by the store grain itself (404).
@@ -70,14 +70,14 @@ public static class ReceiptEndpoints
             return await tenant.GetStoreAsync(storeId) is null
                 ? ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.")
                 : ApiProblems.Validation(new FieldErrors().Add("terminalId", $"terminal {request.TerminalId} is not a terminal of store {storeId}"));
-        if (request.CustomerId is { } customerId && await grains.GetGrain<ICustomerDirectoryGrain>(tenantId).GetAsync(customerId) is null)
+        if (request.CustomerId is { } customerId && await grains.Reference<ICustomerDirectoryGrain>(tenantId).GetAsync(customerId) is null)
             return ApiProblems.Validation(new FieldErrors().Add("customerId", $"customer {customerId} does not exist"));
 
         // Catalog prices and costs from the product grains (memory), one call per distinct variant, in parallel.
         var variantIds = request.Items!.Select(i => i.VariantId!.Value).Distinct().ToArray();
         var products = await variantProducts.ResolveAsync(tenantId, variantIds, ct);
         var scanned = await Task.WhenAll(variantIds.Select(async v => products.TryGetValue(v, out var p)
-            ? await grains.GetGrain<IProductGrain>(p, tenantId.ToString()).GetVariantAsync(v)
+            ? await grains.Reference<IProductGrain>(p, tenantId.ToString()).GetVariantAsync(v)
             : null));
         var catalog = scanned.Where(s => s is not null).ToDictionary(s => s!.Variant.Id, s => s!);
 
@@ -115,7 +115,7 @@ public static class ReceiptEndpoints
         var id = request.Id ?? Guid.CreateVersion7();
         var sale = new SaleCommand(id, request.TerminalId!.Value, user.GetUserId(), request.CustomerId, lines, payments,
             request.Note, RequestHash(request));
-        var result = await SellAsync(grains.GetGrain<IStoreGrain>(storeId, tenantId.ToString()), sale);
+        var result = await SellAsync(grains.Reference<IStoreGrain>(storeId, tenantId.ToString()), sale);
         switch (result.Outcome)
         {
             case SaleOutcome.Created or SaleOutcome.Replayed:
@@ -191,12 +191,12 @@ public static class ReceiptEndpoints
         IGrainFactory grains, ReceiptQueries receipts, CancellationToken ct)
     {
         var tenantId = user.GetTenantId();
-        var store = await grains.GetGrain<ITenantGrain>(tenantId).GetStoreAsync(storeId);
+        var store = await grains.Reference<ITenantGrain>(tenantId).GetStoreAsync(storeId);
         if (store is null)
             return ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.");
         if (date is null)
         {
-            var settings = await grains.GetGrain<ITenantGrain>(tenantId).GetSettingsAsync();
+            var settings = await grains.Reference<ITenantGrain>(tenantId).GetSettingsAsync();
             var zone = TimeZoneInfo.TryFindSystemTimeZoneById(store.TimeZone ?? settings.TimeZone, out var tz) ? tz : TimeZoneInfo.Utc;
             date = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(DateTimeOffset.UtcNow, zone).DateTime);
         }
@@ -227,7 +227,7 @@ public static class ReceiptEndpoints
             return ApiProblems.NotFound("receipt.not_found", $"Receipt {id} does not exist.");
         var original = (await ReceiptRows.LoadAsync(http.RequestServices.GetRequiredService<NpgsqlDataSource>(), tenantId, [id], ct))[id].Receipt;
         if (request.TerminalId is { } terminalId
-            && (await grains.GetGrain<ITenantGrain>(tenantId).GetTerminalAsync(terminalId) is not { } terminal || terminal.StoreId != storeId))
+            && (await grains.Reference<ITenantGrain>(tenantId).GetTerminalAsync(terminalId) is not { } terminal || terminal.StoreId != storeId))
             return ApiProblems.Validation(new FieldErrors().Add("terminalId", $"terminal {terminalId} is not a terminal of store {storeId}"));
 
         var lines = request.Items!.Select(i => new RefundLine(i.VariantId!.Value, i.Quantity!.Value)).ToArray();
@@ -236,7 +236,7 @@ public static class ReceiptEndpoints
         var refundId = request.Id ?? Guid.CreateVersion7();
         var command = new RefundCommand(refundId, id, request.TerminalId ?? original.TerminalId, user.GetUserId(), lines,
             payments ?? [], SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request with { Id = null })));
-        var result = await grains.GetGrain<IStoreGrain>(storeId.Value, tenantId.ToString()).RefundAsync(command);
+        var result = await grains.Reference<IStoreGrain>(storeId.Value, tenantId.ToString()).RefundAsync(command);
         return result.Outcome switch
         {
             SaleOutcome.Created or SaleOutcome.Replayed => TypedResults.Created($"/api/v1/receipts/{result.Receipt!.Id}", result.Receipt),

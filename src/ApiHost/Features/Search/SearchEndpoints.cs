@@ -38,9 +38,9 @@ public static class SearchEndpoints
 
         var tenantId = user.GetTenantId();
         var take = limit ?? DefaultLimit;
-        var products = grains.GetGrain<ICatalogSearchGrain>(tenantId).SearchAsync(trimmed!, take);
-        var customers = grains.GetGrain<ICustomerDirectoryGrain>(tenantId).SearchAsync(trimmed!, take);
-        var stores = grains.GetGrain<ITenantGrain>(tenantId).SearchStoresAsync(trimmed!, take);
+        var products = grains.Reference<ICatalogSearchGrain>(tenantId).SearchAsync(trimmed!, take);
+        var customers = grains.Reference<ICustomerDirectoryGrain>(tenantId).SearchAsync(trimmed!, take);
+        var stores = grains.Reference<ITenantGrain>(tenantId).SearchStoresAsync(trimmed!, take);
         return TypedResults.Ok(new SearchResults(await products, await customers, await stores));
     }
 }

@@ -39,7 +39,7 @@ public static class EmployeeEndpoints
         var tenantId = user.GetTenantId();
         var errors = new FieldErrors().Require(request.Password is not null, "password", "is required");
         var fields = await ValidateAsync(request.Name, request.Email, request.Phone, request.Password, request.Role, request.Position,
-            request.StoreIds ?? [], errors, grains.GetGrain<ITenantGrain>(tenantId));
+            request.StoreIds ?? [], errors, grains.Reference<ITenantGrain>(tenantId));
         if (fields is null)
             return ApiProblems.Validation(errors);
         var (conflict, id) = await employees.CreateAsync(tenantId, fields, ct);
@@ -61,7 +61,7 @@ public static class EmployeeEndpoints
             return OwnerProtected();
         var fields = await ValidateAsync(Text("name", current.Name), Text("email", current.Email), Text("phone", current.Phone),
             patch.Get<string>("password"), current.Role == Roles.Owner ? null : role, Text("position", current.Position),
-            patch.Has("storeIds") ? patch.Get<Guid[]>("storeIds") ?? [] : current.StoreIds, patch.Errors, grains.GetGrain<ITenantGrain>(tenantId),
+            patch.Has("storeIds") ? patch.Get<Guid[]>("storeIds") ?? [] : current.StoreIds, patch.Errors, grains.Reference<ITenantGrain>(tenantId),
             keepOwner: current.Role == Roles.Owner);
         if (fields is null)
             return ApiProblems.Validation(patch.Errors);

@@ -36,7 +36,7 @@ public static class StoreEndpoints
         return api;
     }
 
-    private static ITenantGrain Tenant(IGrainFactory grains, ClaimsPrincipal user) => grains.GetGrain<ITenantGrain>(user.GetTenantId());
+    private static ITenantGrain Tenant(IGrainFactory grains, ClaimsPrincipal user) => grains.Reference<ITenantGrain>(user.GetTenantId());
 
     private static async Task<Results<Ok<ListPage<Store>>, ValidationProblem>> ListStores(int? page, int? limit, ClaimsPrincipal user, IGrainFactory grains)
     {

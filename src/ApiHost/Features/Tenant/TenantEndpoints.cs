@@ -20,7 +20,7 @@ public static class TenantEndpoints
     }
 
     private static async Task<Ok<TenantSettings>> GetSettings(ClaimsPrincipal user, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<ITenantGrain>(user.GetTenantId()).GetSettingsAsync());
+        TypedResults.Ok(await grains.Reference<ITenantGrain>(user.GetTenantId()).GetSettingsAsync());
 
     private static async Task<Results<Ok<TenantSettings>, ValidationProblem>> UpdateSettings(
         TenantSettingsRequest request, ClaimsPrincipal user, IGrainFactory grains)
@@ -34,7 +34,7 @@ public static class TenantEndpoints
             return ApiProblems.Validation(errors);
 
         var settings = new TenantSettings(currency!, request.TimeZone!, request.NegativeStock!.Value);
-        return TypedResults.Ok(await grains.GetGrain<ITenantGrain>(user.GetTenantId()).UpdateSettingsAsync(settings));
+        return TypedResults.Ok(await grains.Reference<ITenantGrain>(user.GetTenantId()).UpdateSettingsAsync(settings));
     }
 
     public static bool IsTimeZone(string? id) =>

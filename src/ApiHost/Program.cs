@@ -53,6 +53,7 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<AccessTokenIssuer>();
 builder.Services.AddSingleton<Accounts>();
 builder.Services.AddSingleton<ProductQueries>();
+builder.Services.AddSingleton<ScannedBarcodes>();
 builder.Services.AddSingleton<VariantProducts>();
 builder.Services.AddSingleton<ReceiptQueries>();
 builder.Services.AddSingleton<Employees>();

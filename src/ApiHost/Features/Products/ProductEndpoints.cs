@@ -56,18 +56,13 @@ public static class ProductEndpoints
     }
 
     private static async Task<Results<Ok<ScanResponse>, ProblemHttpResult, ValidationProblem>> Scan(
-        string code, Guid? storeId, ClaimsPrincipal user, IGrainFactory grains, ProductQueries products, CancellationToken ct)
+        string code, Guid? storeId, ClaimsPrincipal user, IGrainFactory grains, ScannedBarcodes barcodes, ProductQueries products, CancellationToken ct)
     {
         if (!Barcodes.TryClassify(code, out _, out var error))
             return ApiProblems.Validation(new FieldErrors().Add("code", error));
 
         var tenantId = user.GetTenantId();
-        var directory = grains.Reference<IBarcodeDirectoryGrain>(IBarcodeDirectoryGrain.Key(tenantId, code));
-        var target = await directory.ResolveAsync(code);
-        var scanned = target is { } t
-            ? await grains.Reference<IProductGrain>(t.ProductId, tenantId.ToString()).GetVariantAsync(t.VariantId)
-            : null;
-        if (scanned is null || !scanned.Variant.Barcodes.Contains(code))
+        if (await barcodes.ScanAsync(tenantId, code) is not { } scanned)
             return ApiProblems.NotFound("barcode.not_found", $"No live variant has barcode {code}.");
 
         StockLevel? stock = null;

@@ -20,8 +20,10 @@ public static class HealthEndpoints
     public static RouteGroupBuilder MapHealthEndpoints(this RouteGroupBuilder api)
     {
         var group = api.MapGroup("/health").WithTags("Health").AllowAnonymous();
-        // Liveness: the process answers HTTP. Deliberately touches nothing else.
+        // Liveness: the process answers HTTP. Deliberately touches nothing else: short-circuited
+        // at routing, so probes skip authentication, request logging and error pages.
         group.MapGet("/", () => TypedResults.Ok(new HealthStatusResponse("ok")))
+            .ShortCircuit()
             .WithSummary("Liveness: the API process answers.");
         group.MapHealthChecks("/ready", new HealthCheckOptions
         {

@@ -1,4 +1,3 @@
-using JowiShop.Grains.Abstractions.Search;
 using Orleans.Concurrency;
 
 namespace JowiShop.Grains.Abstractions;
@@ -17,10 +16,6 @@ public interface ITenantGrain : IGrainWithGuidKey
 
     [ReadOnly]
     Task<ListPage<Store>> ListStoresAsync(PageRequest page);
-
-    /// <summary>Stores whose name contains the query: exact, then prefix, then the rest; ties by name.</summary>
-    [ReadOnly]
-    Task<IReadOnlyList<StoreHit>> SearchStoresAsync(string query, int limit);
 
     /// <summary>The live store with this id, or null when it does not exist in this tenant.</summary>
     [ReadOnly]

@@ -17,6 +17,8 @@ public sealed class TenantGrain(
 {
     private Guid TenantId => this.GetPrimaryKey();
 
+    private ISearchIndexGrain SearchIndex => GrainFactory.Reference<ISearchIndexGrain>(TenantId);
+
     private readonly Dictionary<Guid, Store> _stores = [];
     private readonly Dictionary<Guid, Terminal> _terminals = [];
     // Sorted views for paging, rebuilt after writes (writes are rare, lists are frequent).
@@ -73,17 +75,6 @@ public sealed class TenantGrain(
     public Task<ListPage<Store>> ListStoresAsync(PageRequest page) =>
         Task.FromResult(new ListPage<Store>(_storeOrder.Skip(page.Offset).Take(page.Limit).ToArray(), page.Page, page.Limit, _storeOrder.Length));
 
-    public Task<IReadOnlyList<StoreHit>> SearchStoresAsync(string query, int limit)
-    {
-        var key = SearchKey.Of(query.Trim());
-        IReadOnlyList<StoreHit> hits = _storeOrder
-            .Select(s => (Store: s, Key: SearchKey.Of(s.Name)))
-            .Where(s => s.Key.Contains(key, StringComparison.Ordinal))
-            .OrderBy(s => s.Key == key ? 0 : s.Key.StartsWith(key, StringComparison.Ordinal) ? 1 : 2) // stable: name order within a rank
-            .Take(limit).Select(s => new StoreHit(s.Store.Id, s.Store.Name)).ToArray();
-        return Task.FromResult(hits);
-    }
-
     public Task<Store?> GetStoreAsync(Guid storeId) => Task.FromResult(_stores.GetValueOrDefault(storeId));
 
     public Task<StoreConfig> GetStoreConfigAsync(Guid storeId)
@@ -105,6 +96,7 @@ public sealed class TenantGrain(
             store.AllowNegativeStock is { } a ? a : new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Boolean }, now);
         _stores[store.Id] = store;
         Reorder();
+        await SearchIndex.PutStoreAsync(new StoreHit(store.Id, store.Name));
         return store;
     }
 
@@ -124,6 +116,8 @@ public sealed class TenantGrain(
             updated.AllowNegativeStock is { } a ? a : new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Boolean }, updated.UpdatedAt);
         _stores[storeId] = updated;
         Reorder();
+        if (updated.Name != current.Name)
+            await SearchIndex.PutStoreAsync(new StoreHit(storeId, updated.Name));
         return new DirectoryWrite<Store>(DirectoryOutcome.Ok, updated);
     }
 
@@ -136,6 +130,7 @@ public sealed class TenantGrain(
         await ExecuteAsync("UPDATE stores SET deleted_at = now() WHERE tenant_id = $1 AND id = $2", TenantId, storeId);
         _stores.Remove(storeId);
         Reorder();
+        await SearchIndex.RemoveStoreAsync(storeId);
         return DirectoryOutcome.Ok;
     }
 

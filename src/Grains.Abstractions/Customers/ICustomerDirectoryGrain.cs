@@ -1,12 +1,12 @@
-using JowiShop.Grains.Abstractions.Search;
 using Orleans.Concurrency;
 
 namespace JowiShop.Grains.Abstractions.Customers;
 
 /// <summary>
 /// One grain per tenant (keyed by the tenant id): the tenant's live customers in memory, sorted
-/// by name, so that lists, lookups at the till and search answer without a database round trip.
-/// Every customer write passes here: it commits its row first and only then changes memory.
+/// by name, so that lists and lookups at the till answer without a database round trip. Every
+/// customer write passes here: it commits its row first and only then changes memory (and tells
+/// the tenant's search index).
 /// </summary>
 public interface ICustomerDirectoryGrain : IGrainWithGuidKey
 {
@@ -20,10 +20,6 @@ public interface ICustomerDirectoryGrain : IGrainWithGuidKey
     /// <summary>The live customer with this normalized phone, email or card code, or null.</summary>
     [ReadOnly]
     Task<Customer?> FindAsync(CustomerKey key, string value);
-
-    /// <summary>Best matches first: exact (name, email or phone), then name prefix, then the rest; ties by name.</summary>
-    [ReadOnly]
-    Task<IReadOnlyList<CustomerHit>> SearchAsync(string query, int limit);
 
     Task<CustomerWrite> CreateAsync(CustomerFields fields);
 

@@ -1,4 +1,5 @@
 using JowiShop.Grains.Abstractions;
+using JowiShop.Grains.Abstractions.Search;
 using JowiShop.Grains.Persistence;
 using JowiShop.Grains.Abstractions.Catalog;
 using Npgsql;
@@ -319,16 +320,16 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     /// <summary>Tells the tenant's search index when what search matches (name, active, SKUs, barcodes) changed.</summary>
     private async Task IndexAsync(Product? before)
     {
-        var index = GrainFactory.Reference<ICatalogSearchGrain>(_tenantId);
+        var index = GrainFactory.Reference<ISearchIndexGrain>(_tenantId);
         if (_product is null)
         {
             if (before is not null)
-                await index.RemoveAsync(_productId);
+                await index.RemoveProductAsync(_productId);
             return;
         }
         var entry = CatalogSearchEntry.Of(_product);
         if (before is null || !entry.SameAs(CatalogSearchEntry.Of(before)))
-            await index.PutAsync(entry);
+            await index.PutProductAsync(entry);
     }
 
     private async Task UnmapAsync(IReadOnlyList<string> barcodes)

@@ -10,9 +10,9 @@ namespace JowiShop.Grains.Customers;
 
 /// <summary>
 /// A tenant's live customers in memory (loaded from PostgreSQL on activation), sorted by name for
-/// paging. Writes commit their row first and only then change memory, one write at a time (so
-/// memory applies them in the order PostgreSQL did); reads interleave with a write's database
-/// round trip and see the state before it until it has committed.
+/// paging. Writes commit their row first, then change memory and the tenant's search index, one
+/// write at a time (so both apply them in the order PostgreSQL did); reads interleave with a
+/// write's database round trip and see the state before it until it has committed.
 /// </summary>
 [Reentrant]
 public sealed class CustomerDirectoryGrain(NpgsqlDataSource db) : Grain, ICustomerDirectoryGrain
@@ -34,6 +34,8 @@ public sealed class CustomerDirectoryGrain(NpgsqlDataSource db) : Grain, ICustom
     private Task _lastWrite = Task.CompletedTask;
 
     private Guid TenantId => this.GetPrimaryKey();
+
+    private ISearchIndexGrain SearchIndex => GrainFactory.Reference<ISearchIndexGrain>(TenantId);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -67,12 +69,12 @@ public sealed class CustomerDirectoryGrain(NpgsqlDataSource db) : Grain, ICustom
             return Task.FromResult(new ListPage<Customer>(items, page.Page, page.Limit, _byName.Count));
         }
 
-        var match = new Match(query);
+        var match = new CustomerMatch(query);
         var pageItems = new List<Customer>(page.Limit);
         var total = 0;
         foreach (var entry in _byName)
         {
-            if (match.Rank(entry) < 0)
+            if (match.Rank(entry.NameKey, entry.Customer.Email, entry.Customer.Phone) < 0)
                 continue;
             if (total >= page.Offset && pageItems.Count < page.Limit)
                 pageItems.Add(entry.Customer);
@@ -90,26 +92,6 @@ public sealed class CustomerDirectoryGrain(NpgsqlDataSource db) : Grain, ICustom
         // Emails are not unique: the first holder by name, as the list shows them.
         _ => _byName.Find(e => e.Customer.Email == value)?.Customer,
     });
-
-    public Task<IReadOnlyList<CustomerHit>> SearchAsync(string query, int limit)
-    {
-        var match = new Match(query);
-        // One pass in name order: the first `limit` of each rank, then ranks in order.
-        var ranks = new[] { new List<Entry>(), new List<Entry>(), new List<Entry>() };
-        foreach (var entry in _byName)
-        {
-            var rank = match.Rank(entry);
-            if (rank >= 0 && ranks[rank].Count < limit)
-            {
-                ranks[rank].Add(entry);
-                if (rank == 0 && ranks[0].Count == limit)
-                    break;
-            }
-        }
-        IReadOnlyList<CustomerHit> hits = ranks.SelectMany(r => r).Take(limit)
-            .Select(e => new CustomerHit(e.Customer.Id, e.Customer.Name, e.Customer.Phone, e.Customer.Email)).ToArray();
-        return Task.FromResult(hits);
-    }
 
     public Task<CustomerWrite> CreateAsync(CustomerFields fields)
     {
@@ -135,6 +117,7 @@ public sealed class CustomerDirectoryGrain(NpgsqlDataSource db) : Grain, ICustom
             Sql.Add(cmd.Parameters, TenantId, customerId);
             await cmd.ExecuteNonQueryAsync();
             Remove(entry);
+            await SearchIndex.RemoveCustomerAsync(customerId);
             return true;
         });
 
@@ -162,6 +145,7 @@ public sealed class CustomerDirectoryGrain(NpgsqlDataSource db) : Grain, ICustom
         var at = _byName.BinarySearch(entry, ByName);
         _byName.Insert(at < 0 ? ~at : at, entry);
         Index(entry);
+        await SearchIndex.PutCustomerAsync(new CustomerHit(stored.Id, stored.Name, stored.Phone, stored.Email));
         return new CustomerWrite(stored);
     }
 
@@ -203,31 +187,6 @@ public sealed class CustomerDirectoryGrain(NpgsqlDataSource db) : Grain, ICustom
             _byPhone.Remove(c.Phone);
         if (c.CardCode is not null && _byCard.GetValueOrDefault(c.CardCode) == c.Id)
             _byCard.Remove(c.CardCode);
-    }
-
-    /// <summary>
-    /// A query's matching rule: the name's search key contains it, the email starts with it, or
-    /// the phone contains its digits (3 or more). Rank 0 = exact (name, email or phone), 1 = name
-    /// prefix, 2 = any other match, -1 = no match.
-    /// </summary>
-    private readonly struct Match(string query)
-    {
-        private readonly string _key = SearchKey.Of(query.Trim());
-        private readonly string? _digits = SearchKey.PhoneDigits(query);
-        private readonly string? _phone = SearchKey.PhoneDigits(query) is { } d ? "+" + d : null;
-
-        public int Rank(Entry entry)
-        {
-            var c = entry.Customer;
-            var inName = entry.NameKey.Contains(_key, StringComparison.Ordinal);
-            var byEmail = c.Email is not null && c.Email.StartsWith(_key, StringComparison.Ordinal);
-            var byPhone = _digits is not null && c.Phone is not null && c.Phone.Contains(_digits, StringComparison.Ordinal);
-            if (!inName && !byEmail && !byPhone)
-                return -1;
-            if (entry.NameKey == _key || c.Email == _key || (_phone is not null && c.Phone == _phone))
-                return 0;
-            return entry.NameKey.StartsWith(_key, StringComparison.Ordinal) ? 1 : 2;
-        }
     }
 
     private static object Text(string? value) => (object?)value ?? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };

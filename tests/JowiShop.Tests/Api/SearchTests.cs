@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using JowiShop.ApiHost.Features.Search;
+using JowiShop.Grains.Abstractions.Search;
 using JowiShop.Grains.Abstractions;
 using JowiShop.Tests.Infrastructure;
 using Xunit;
@@ -54,6 +55,25 @@ public sealed class SearchTests(ApiFixture api) : IClassFixture<ApiFixture>
         Assert.Empty((await SearchAsync(client, "anor")).Products);
         (await client.DeleteAsync($"/api/v1/products/{product.Id}")).EnsureSuccessStatusCode();
         Assert.Empty((await SearchAsync(client, "olma")).Products);
+
+        // Stores and customers: created, renamed, deleted, each seen by the next search.
+        var store = await (await client.PostAsJsonAsync("/api/v1/stores", new { name = "Anor bozori" })).ReadAsync<Store>(HttpStatusCode.Created);
+        var customer = await (await client.PostAsJsonAsync("/api/v1/customers", new { name = "Anora Karimova" }))
+            .ReadAsync<JowiShop.Grains.Abstractions.Customers.Customer>(HttpStatusCode.Created);
+        var found = await SearchAsync(client, "anor");
+        Assert.Equal([store.Id], found.Stores.Select(s => s.Id));
+        Assert.Equal([customer.Id], found.Customers.Select(c => c.Id));
+        Assert.Empty((await SearchAsync(other, "anor")).Stores);
+        (await client.PatchAsJsonAsync($"/api/v1/stores/{store.Id}", new { name = "Olma bozori" })).EnsureSuccessStatusCode();
+        (await client.PatchAsJsonAsync($"/api/v1/customers/{customer.Id}", new { name = "Olmaxon Karimova" })).EnsureSuccessStatusCode();
+        found = await SearchAsync(client, "anor");
+        Assert.Empty(found.Stores);
+        Assert.Empty(found.Customers);
+        (await client.DeleteAsync($"/api/v1/stores/{store.Id}")).EnsureSuccessStatusCode();
+        (await client.DeleteAsync($"/api/v1/customers/{customer.Id}")).EnsureSuccessStatusCode();
+        found = await SearchAsync(client, "olma");
+        Assert.Empty(found.Stores);
+        Assert.Empty(found.Customers);
     }
 
     [Fact]

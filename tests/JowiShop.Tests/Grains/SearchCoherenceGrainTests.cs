@@ -1,6 +1,7 @@
 using JowiShop.Grains.Abstractions;
 using JowiShop.Grains.Abstractions.Catalog;
 using JowiShop.Grains.Abstractions.Customers;
+using JowiShop.Grains.Abstractions.Search;
 using JowiShop.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -54,7 +55,7 @@ public sealed class SearchCoherenceGrainTests : IAsyncLifetime
     }
 
     private async Task<Guid[]> SearchProductsAsync(IGrainFactory grains, string query, int limit = 10) =>
-        (await grains.GetGrain<ICatalogSearchGrain>(_tenantId).SearchAsync(query, limit)).Select(h => h.Id).ToArray();
+        (await grains.GetGrain<ISearchIndexGrain>(_tenantId).SearchAsync(query, limit)).Products.Select(h => h.Id).ToArray();
 
     [Fact]
     public async Task Product_writes_through_one_silo_are_found_through_the_other_and_after_reactivation()
@@ -74,7 +75,7 @@ public sealed class SearchCoherenceGrainTests : IAsyncLifetime
         Assert.Equal([anor], await SearchProductsAsync(_viaFirst, newBarcode));
         Assert.Empty(await SearchProductsAsync(_viaFirst, variant.Barcodes[0]));
 
-        await _cluster.DeactivateAsync(((GrainReference)_viaFirst.GetGrain<ICatalogSearchGrain>(_tenantId)).GrainId);
+        await _cluster.DeactivateAsync(((GrainReference)_viaFirst.GetGrain<ISearchIndexGrain>(_tenantId)).GrainId);
         Assert.Equal([anor], await SearchProductsAsync(_viaSecond, "olma-1"));
         Assert.Equal([anor], await SearchProductsAsync(_viaSecond, newBarcode));
 
@@ -97,7 +98,7 @@ public sealed class SearchCoherenceGrainTests : IAsyncLifetime
         Assert.Equal([exact, .. prefixed.Take(9)], page);
         var all = await SearchProductsAsync(_viaFirst, "nonvoy", limit: 50);
         Assert.Equal([exact, .. prefixed, bySku, inside], all);
-        var hits = await _viaFirst.GetGrain<ICatalogSearchGrain>(_tenantId).SearchAsync("nonvoy-1", 10);
+        var hits = (await _viaFirst.GetGrain<ISearchIndexGrain>(_tenantId).SearchAsync("nonvoy-1", 10)).Products;
         Assert.Equal([bySku], hits.Select(h => h.Id));
         Assert.Equal("sku", hits[0].MatchedBy);
     }
@@ -126,6 +127,8 @@ public sealed class SearchCoherenceGrainTests : IAsyncLifetime
         Assert.Equal([id], listed.Items.Select(c => c.Id));
         Assert.Equal(committed, listed.Items[0].Name);
         Assert.Equal(1, listed.Total);
+        var found = (await _viaSecond.GetGrain<ISearchIndexGrain>(_tenantId).SearchAsync("aziza", 10)).Customers;
+        Assert.Equal([(id, committed)], found.Select(c => (c.Id, c.Name)));
 
         // A phone held by another customer is a conflict naming the holder; nothing changes.
         var other = await directory.CreateAsync(new CustomerFields("Bekzod", "+998901112244", null, null, null));
@@ -137,6 +140,7 @@ public sealed class SearchCoherenceGrainTests : IAsyncLifetime
         Assert.Equal(committed, (await _viaSecond.GetGrain<ICustomerDirectoryGrain>(_tenantId).GetAsync(id))!.Name);
         Assert.Equal(id, (await directory.FindAsync(CustomerKey.Card, "C-1"))!.Id);
         Assert.True(await directory.DeleteAsync(id));
+        Assert.Empty((await _viaFirst.GetGrain<ISearchIndexGrain>(_tenantId).SearchAsync("aziza", 10)).Customers);
         Assert.Null(await _viaSecond.GetGrain<ICustomerDirectoryGrain>(_tenantId).FindAsync(CustomerKey.Phone, "+998901112233"));
         Assert.Equal(1, (await directory.ListAsync(new PageRequest(1, 20), null)).Total);
     }

@@ -1,19 +1,15 @@
 using System.Security.Claims;
 using JowiShop.ApiHost.Infrastructure;
 using JowiShop.Grains.Abstractions;
-using JowiShop.Grains.Abstractions.Catalog;
-using JowiShop.Grains.Abstractions.Customers;
 using JowiShop.Grains.Abstractions.Search;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace JowiShop.ApiHost.Features.Search;
 
-public sealed record SearchResults(IReadOnlyList<ProductHit> Products, IReadOnlyList<CustomerHit> Customers, IReadOnlyList<StoreHit> Stores);
-
 /// <summary>
-/// Global search, answered from the tenant's grains in memory, asked in parallel: the catalog
-/// search index, the customer directory and the tenant's store directory. Each is written through
-/// before a write answers, so a write is found by the next search from any silo.
+/// Global search, answered by the tenant's search index grain from memory in one call. The
+/// grains that own products, customers and stores update it before a write answers, so a write
+/// is found by the next search from any silo.
 /// </summary>
 public static class SearchEndpoints
 {
@@ -36,11 +32,6 @@ public static class SearchEndpoints
         if (errors.Any)
             return ApiProblems.Validation(errors);
 
-        var tenantId = user.GetTenantId();
-        var take = limit ?? DefaultLimit;
-        var products = grains.Reference<ICatalogSearchGrain>(tenantId).SearchAsync(trimmed!, take);
-        var customers = grains.Reference<ICustomerDirectoryGrain>(tenantId).SearchAsync(trimmed!, take);
-        var stores = grains.Reference<ITenantGrain>(tenantId).SearchStoresAsync(trimmed!, take);
-        return TypedResults.Ok(new SearchResults(await products, await customers, await stores));
+        return TypedResults.Ok(await grains.Reference<ISearchIndexGrain>(user.GetTenantId()).SearchAsync(trimmed!, limit ?? DefaultLimit));
     }
 }

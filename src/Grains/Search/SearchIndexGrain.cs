@@ -1,22 +1,25 @@
-using JowiShop.Grains.Abstractions.Catalog;
 using JowiShop.Grains.Abstractions.Search;
+using JowiShop.Grains.Customers;
 using JowiShop.Grains.Persistence;
 using Npgsql;
 using Orleans.Concurrency;
 
-namespace JowiShop.Grains.Catalog;
+namespace JowiShop.Grains.Search;
 
 /// <summary>
-/// A tenant's product search index in memory: every live product's name (as a search key), SKUs
-/// and barcodes, loaded from PostgreSQL on activation and kept current by the product grains,
-/// which put an entry after each committed change and before answering. Sorted lists give
-/// exact and prefix matches by binary search; other name matches are found walking the names in
-/// order, stopping once the page is full.
+/// A tenant's search index in memory: every live product's name (as a search key), SKUs and
+/// barcodes, every live customer's name, phone and email, every live store's name; loaded from
+/// PostgreSQL on activation and kept current by the grains that own those rows, which put an
+/// entry after each committed change and before answering. For products, sorted lists give exact
+/// and prefix matches by binary search, and other name matches are found walking the names in
+/// order, stopping once the page is full; customers and stores are walked in name order.
 /// </summary>
 [Reentrant]
-public sealed class CatalogSearchGrain(NpgsqlDataSource db) : Grain, ICatalogSearchGrain
+public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexGrain
 {
     private sealed record Entry(Guid Id, string Name, string Key, bool Active, string[] Skus, string[] Barcodes);
+
+    private sealed record NamedEntry<T>(T Hit, Guid Id, string Name, string Key);
 
     private readonly record struct Value(string Text, Entry Entry);
 
@@ -32,6 +35,8 @@ public sealed class CatalogSearchGrain(NpgsqlDataSource db) : Grain, ICatalogSea
     private readonly List<Entry> _byKey = [];
     private readonly List<Value> _skus = []; // lower-cased
     private readonly List<Value> _barcodes = [];
+    private readonly SortedNames<CustomerHit> _customers = new();
+    private readonly SortedNames<StoreHit> _stores = new();
 
     private Guid TenantId => this.GetPrimaryKey();
 
@@ -54,6 +59,8 @@ public sealed class CatalogSearchGrain(NpgsqlDataSource db) : Grain, ICatalogSea
         SELECT v.product_id, b.barcode FROM variant_barcodes b JOIN product_variants v ON v.id = b.variant_id AND v.deleted_at IS NULL
         WHERE b.tenant_id = $1 AND b.deleted_at IS NULL
         """;
+    internal const string CustomersSql = "SELECT id, name, phone, email FROM customers WHERE tenant_id = $1 AND deleted_at IS NULL";
+    internal const string StoresSql = "SELECT id, name FROM stores WHERE tenant_id = $1 AND deleted_at IS NULL";
 
     private async Task LoadAsync(CancellationToken ct)
     {
@@ -61,6 +68,8 @@ public sealed class CatalogSearchGrain(NpgsqlDataSource db) : Grain, ICatalogSea
         batch.BatchCommands.Add(Sql.Command(ProductsSql, TenantId));
         batch.BatchCommands.Add(Sql.Command(SkusSql, TenantId));
         batch.BatchCommands.Add(Sql.Command(BarcodesSql, TenantId));
+        batch.BatchCommands.Add(Sql.Command(CustomersSql, TenantId));
+        batch.BatchCommands.Add(Sql.Command(StoresSql, TenantId));
         var products = new Dictionary<Guid, (string Name, bool Active, List<string> Skus, List<string> Barcodes)>();
         await using var reader = await batch.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -73,6 +82,15 @@ public sealed class CatalogSearchGrain(NpgsqlDataSource db) : Grain, ICatalogSea
         while (await reader.ReadAsync(ct))
             if (products.TryGetValue(reader.GetGuid(0), out var p))
                 p.Barcodes.Add(reader.GetString(1));
+        await reader.NextResultAsync(ct);
+        while (await reader.ReadAsync(ct))
+            _customers.Load(reader.GetGuid(0), reader.GetString(1), new CustomerHit(reader.GetGuid(0), reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+        await reader.NextResultAsync(ct);
+        while (await reader.ReadAsync(ct))
+            _stores.Load(reader.GetGuid(0), reader.GetString(1), new StoreHit(reader.GetGuid(0), reader.GetString(1)));
+        _customers.Sort();
+        _stores.Sort();
 
         foreach (var (id, p) in products)
         {
@@ -89,7 +107,18 @@ public sealed class CatalogSearchGrain(NpgsqlDataSource db) : Grain, ICatalogSea
         _barcodes.Sort(ByText);
     }
 
-    public Task<IReadOnlyList<ProductHit>> SearchAsync(string query, int limit)
+    public Task<SearchResults> SearchAsync(string query, int limit)
+    {
+        var customerMatch = new CustomerMatch(query);
+        var storeKey = SearchKey.Of(query.Trim());
+        return Task.FromResult(new SearchResults(
+            SearchProducts(query, limit),
+            _customers.Search(limit, e => customerMatch.Rank(e.Key, e.Hit.Email, e.Hit.Phone)),
+            _stores.Search(limit, e => !e.Key.Contains(storeKey, StringComparison.Ordinal) ? -1
+                : e.Key == storeKey ? 0 : e.Key.StartsWith(storeKey, StringComparison.Ordinal) ? 1 : 2)));
+    }
+
+    private IReadOnlyList<ProductHit> SearchProducts(string query, int limit)
     {
         var literal = query.Trim();
         var key = SearchKey.Of(literal);
@@ -111,13 +140,36 @@ public sealed class CatalogSearchGrain(NpgsqlDataSource db) : Grain, ICatalogSea
         Offer(Range(_skus, key, v => v.Text).Select(v => (v.Entry, v.Text.Length == key.Length ? 0 : 2)), "sku");
         Offer(Range(_barcodes, literal, v => v.Text).Select(v => (v.Entry, v.Text.Length == literal.Length ? 0 : 2)), "barcode");
 
-        IReadOnlyList<ProductHit> hits = best.Values
+        return best.Values
             .OrderBy(h => h.Rank).ThenBy(h => h.Entry.Name, StringComparer.Ordinal).ThenBy(h => h.Entry.Id).Take(limit)
             .Select(h => new ProductHit(h.Entry.Id, h.Entry.Name, h.Entry.Active, h.MatchedBy)).ToArray();
-        return Task.FromResult(hits);
     }
 
-    public Task PutAsync(CatalogSearchEntry product)
+    public Task PutCustomerAsync(CustomerHit customer)
+    {
+        _customers.Put(customer.Id, customer.Name, customer);
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveCustomerAsync(Guid customerId)
+    {
+        _customers.Remove(customerId);
+        return Task.CompletedTask;
+    }
+
+    public Task PutStoreAsync(StoreHit store)
+    {
+        _stores.Put(store.Id, store.Name, store);
+        return Task.CompletedTask;
+    }
+
+    public Task RemoveStoreAsync(Guid storeId)
+    {
+        _stores.Remove(storeId);
+        return Task.CompletedTask;
+    }
+
+    public Task PutProductAsync(CatalogSearchEntry product)
     {
         Remove(product.ProductId);
         var entry = ToEntry(product);
@@ -131,7 +183,7 @@ public sealed class CatalogSearchGrain(NpgsqlDataSource db) : Grain, ICatalogSea
         return Task.CompletedTask;
     }
 
-    public Task RemoveAsync(Guid productId)
+    public Task RemoveProductAsync(Guid productId)
     {
         Remove(productId);
         return Task.CompletedTask;
@@ -189,5 +241,54 @@ public sealed class CatalogSearchGrain(NpgsqlDataSource db) : Grain, ICatalogSea
         var at = sorted.BinarySearch(item, order);
         if (at >= 0)
             sorted.RemoveAt(at);
+    }
+
+    /// <summary>Named entries (customers, stores) in name order, with their search keys.</summary>
+    private sealed class SortedNames<T>
+    {
+        private static readonly Comparer<NamedEntry<T>> Order = Comparer<NamedEntry<T>>.Create((a, b) =>
+            string.CompareOrdinal(a.Name, b.Name) is var c and not 0 ? c : a.Id.CompareTo(b.Id));
+
+        private readonly List<NamedEntry<T>> _byName = [];
+        private readonly Dictionary<Guid, NamedEntry<T>> _byId = [];
+
+        public void Load(Guid id, string name, T hit)
+        {
+            var entry = new NamedEntry<T>(hit, id, name, SearchKey.Of(name));
+            _byName.Add(entry);
+            _byId[id] = entry;
+        }
+
+        public void Sort() => _byName.Sort(Order);
+
+        public void Put(Guid id, string name, T hit)
+        {
+            Remove(id);
+            var entry = new NamedEntry<T>(hit, id, name, SearchKey.Of(name));
+            _byId[id] = entry;
+            Insert(_byName, entry, Order);
+        }
+
+        public void Remove(Guid id)
+        {
+            if (_byId.Remove(id, out var entry))
+                Delete(_byName, entry, Order);
+        }
+
+        /// <summary>One pass in name order: the first <paramref name="limit"/> of each rank (0, 1, 2), then ranks in order.</summary>
+        public IReadOnlyList<T> Search(int limit, Func<NamedEntry<T>, int> rank)
+        {
+            var ranks = new[] { new List<T>(), new List<T>(), new List<T>() };
+            foreach (var entry in _byName)
+            {
+                var r = rank(entry);
+                if (r < 0 || ranks[r].Count >= limit)
+                    continue;
+                ranks[r].Add(entry.Hit);
+                if (r == 0 && ranks[0].Count == limit)
+                    break;
+            }
+            return ranks.SelectMany(r => r).Take(limit).ToArray();
+        }
     }
 }

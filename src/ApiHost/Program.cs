@@ -61,6 +61,7 @@ builder.Services.AddSingleton<ValidatedTokenCache>();
 builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
 {
     o.MapInboundClaims = false;
+    o.SaveToken = false; // nothing reads the raw token back from the authentication properties
     o.TokenValidationParameters = new TokenValidationParameters
     {
         ValidIssuer = jwt.Issuer,

@@ -35,7 +35,8 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
     private readonly List<Entry> _byKey = [];
     private readonly List<Value> _skus = []; // lower-cased
     private readonly List<Value> _barcodes = [];
-    private readonly SortedNames<CustomerHit> _customers = new();
+    private readonly Trigrams<Entry> _nameGrams = new(ByName);
+    private readonly CustomerNames _customers = new();
     private readonly SortedNames<StoreHit> _stores = new();
 
     private Guid TenantId => this.GetPrimaryKey();
@@ -98,22 +99,23 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
             _byId[id] = entry;
             _byName.Add(entry);
             _byKey.Add(entry);
+            _nameGrams.Add(entry.Key, entry, inOrder: false);
             _skus.AddRange(entry.Skus.Select(s => new Value(s, entry)));
             _barcodes.AddRange(entry.Barcodes.Select(b => new Value(b, entry)));
         }
         _byName.Sort(ByName);
         _byKey.Sort(ByKey);
+        _nameGrams.Sort();
         _skus.Sort(ByText);
         _barcodes.Sort(ByText);
     }
 
     public Task<SearchResults> SearchAsync(string query, int limit)
     {
-        var customerMatch = new CustomerMatch(query);
         var storeKey = SearchKey.Of(query.Trim());
         return Task.FromResult(new SearchResults(
             SearchProducts(query, limit),
-            _customers.Search(limit, e => customerMatch.Rank(e.Key, e.Hit.Email, e.Hit.Phone)),
+            _customers.Search(query, limit),
             _stores.Search(limit, e => !e.Key.Contains(storeKey, StringComparison.Ordinal) ? -1
                 : e.Key == storeKey ? 0 : e.Key.StartsWith(storeKey, StringComparison.Ordinal) ? 1 : 2)));
     }
@@ -135,7 +137,7 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
         var prefixed = Range(_byKey, key, e => e.Key).Select(e => (e, e.Key.Length == key.Length ? 0 : 1)).ToList();
         Offer(prefixed, "name");
         if (prefixed.Count < limit)
-            Offer(_byName.Where(e => e.Key.Contains(key, StringComparison.Ordinal) && !e.Key.StartsWith(key, StringComparison.Ordinal))
+            Offer((_nameGrams.Candidates(key) ?? _byName).Where(e => e.Key.Contains(key, StringComparison.Ordinal) && !e.Key.StartsWith(key, StringComparison.Ordinal))
                 .Take(limit - prefixed.Count).Select(e => (e, 3)), "name");
         Offer(Range(_skus, key, v => v.Text).Select(v => (v.Entry, v.Text.Length == key.Length ? 0 : 2)), "sku");
         Offer(Range(_barcodes, literal, v => v.Text).Select(v => (v.Entry, v.Text.Length == literal.Length ? 0 : 2)), "barcode");
@@ -176,6 +178,7 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
         _byId[entry.Id] = entry;
         Insert(_byName, entry, ByName);
         Insert(_byKey, entry, ByKey);
+        _nameGrams.Add(entry.Key, entry);
         foreach (var sku in entry.Skus)
             Insert(_skus, new Value(sku, entry), ByText);
         foreach (var barcode in entry.Barcodes)
@@ -195,6 +198,7 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
             return;
         Delete(_byName, entry, ByName);
         Delete(_byKey, entry, ByKey);
+        _nameGrams.Remove(entry.Key, entry);
         foreach (var sku in entry.Skus)
             Delete(_skus, new Value(sku, entry), ByText);
         foreach (var barcode in entry.Barcodes)
@@ -243,10 +247,74 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
             sorted.RemoveAt(at);
     }
 
-    /// <summary>Named entries (customers, stores) in name order, with their search keys.</summary>
-    private sealed class SortedNames<T>
+    /// <summary>
+    /// Customers in name order, with trigrams of their names and phones and their emails sorted, so
+    /// a search ranks only the customers that can match: those holding the query's rarest name
+    /// gram, whose email starts with it, or holding its digits' rarest phone gram. A query under 3
+    /// characters ranks every customer.
+    /// </summary>
+    private sealed class CustomerNames : SortedNames<CustomerHit>
     {
-        private static readonly Comparer<NamedEntry<T>> Order = Comparer<NamedEntry<T>>.Create((a, b) =>
+        private readonly Trigrams<NamedEntry<CustomerHit>> _nameGrams = new(Order);
+        private readonly Trigrams<NamedEntry<CustomerHit>> _phoneGrams = new(Order);
+        private readonly List<(string Email, NamedEntry<CustomerHit> Entry)> _emails = [];
+        private static readonly Comparer<(string Email, NamedEntry<CustomerHit> Entry)> ByEmail =
+            Comparer<(string Email, NamedEntry<CustomerHit> Entry)>.Create((a, b) =>
+                string.CompareOrdinal(a.Email, b.Email) is var c and not 0 ? c : Order.Compare(a.Entry, b.Entry));
+
+        protected override void Indexed(NamedEntry<CustomerHit> entry, bool bulk)
+        {
+            _nameGrams.Add(entry.Key, entry, inOrder: !bulk);
+            if (entry.Hit.Phone is { } phone)
+                _phoneGrams.Add(phone, entry, inOrder: !bulk);
+            if (entry.Hit.Email is { } email)
+            {
+                if (bulk)
+                    _emails.Add((email, entry));
+                else
+                    Insert(_emails, (email, entry), ByEmail);
+            }
+        }
+
+        protected override void Unindexed(NamedEntry<CustomerHit> entry)
+        {
+            _nameGrams.Remove(entry.Key, entry);
+            if (entry.Hit.Phone is { } phone)
+                _phoneGrams.Remove(phone, entry);
+            if (entry.Hit.Email is { } email)
+                Delete(_emails, (email, entry), ByEmail);
+        }
+
+        public override void Sort()
+        {
+            base.Sort();
+            _nameGrams.Sort();
+            _phoneGrams.Sort();
+            _emails.Sort(ByEmail);
+        }
+
+        public IReadOnlyList<CustomerHit> Search(string query, int limit)
+        {
+            var match = new CustomerMatch(query);
+            var key = SearchKey.Of(query.Trim());
+            IEnumerable<NamedEntry<CustomerHit>>? candidates = null;
+            if (_nameGrams.Candidates(key) is { } byName)
+            {
+                var digits = SearchKey.PhoneDigits(query);
+                var set = new HashSet<NamedEntry<CustomerHit>>(byName);
+                set.UnionWith(Range(_emails, key, e => e.Email).Select(e => e.Entry));
+                if (digits is not null)
+                    set.UnionWith(_phoneGrams.Candidates(digits) ?? []);
+                candidates = set.Order(Order);
+            }
+            return Search(candidates, limit, e => match.Rank(e.Key, e.Hit.Email, e.Hit.Phone));
+        }
+    }
+
+    /// <summary>Named entries (customers, stores) in name order, with their search keys.</summary>
+    private class SortedNames<T>
+    {
+        protected static readonly Comparer<NamedEntry<T>> Order = Comparer<NamedEntry<T>>.Create((a, b) =>
             string.CompareOrdinal(a.Name, b.Name) is var c and not 0 ? c : a.Id.CompareTo(b.Id));
 
         private readonly List<NamedEntry<T>> _byName = [];
@@ -257,9 +325,10 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
             var entry = new NamedEntry<T>(hit, id, name, SearchKey.Of(name));
             _byName.Add(entry);
             _byId[id] = entry;
+            Indexed(entry, bulk: true);
         }
 
-        public void Sort() => _byName.Sort(Order);
+        public virtual void Sort() => _byName.Sort(Order);
 
         public void Put(Guid id, string name, T hit)
         {
@@ -267,19 +336,31 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
             var entry = new NamedEntry<T>(hit, id, name, SearchKey.Of(name));
             _byId[id] = entry;
             Insert(_byName, entry, Order);
+            Indexed(entry, bulk: false);
         }
 
         public void Remove(Guid id)
         {
-            if (_byId.Remove(id, out var entry))
-                Delete(_byName, entry, Order);
+            if (!_byId.Remove(id, out var entry))
+                return;
+            Delete(_byName, entry, Order);
+            Unindexed(entry);
         }
 
-        /// <summary>One pass in name order: the first <paramref name="limit"/> of each rank (0, 1, 2), then ranks in order.</summary>
-        public IReadOnlyList<T> Search(int limit, Func<NamedEntry<T>, int> rank)
+        protected virtual void Indexed(NamedEntry<T> entry, bool bulk) { }
+
+        protected virtual void Unindexed(NamedEntry<T> entry) { }
+
+        public IReadOnlyList<T> Search(int limit, Func<NamedEntry<T>, int> rank) => Search(null, limit, rank);
+
+        /// <summary>
+        /// One pass in name order over the candidates (all entries when null): the first
+        /// <paramref name="limit"/> of each rank (0, 1, 2), then ranks in order.
+        /// </summary>
+        protected IReadOnlyList<T> Search(IEnumerable<NamedEntry<T>>? candidates, int limit, Func<NamedEntry<T>, int> rank)
         {
             var ranks = new[] { new List<T>(), new List<T>(), new List<T>() };
-            foreach (var entry in _byName)
+            foreach (var entry in candidates ?? _byName)
             {
                 var r = rank(entry);
                 if (r < 0 || ranks[r].Count >= limit)

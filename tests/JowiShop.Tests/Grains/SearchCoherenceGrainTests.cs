@@ -144,4 +144,27 @@ public sealed class SearchCoherenceGrainTests : IAsyncLifetime
         Assert.Null(await _viaSecond.GetGrain<ICustomerDirectoryGrain>(_tenantId).FindAsync(CustomerKey.Phone, "+998901112233"));
         Assert.Equal(1, (await directory.ListAsync(new PageRequest(1, 20), null)).Total);
     }
+
+    [Fact]
+    public async Task Customers_are_found_by_name_substring_phone_digits_and_email_prefix_and_renames_move_them()
+    {
+        var directory = _viaFirst.GetGrain<ICustomerDirectoryGrain>(_tenantId);
+        var dilnoza = (await directory.CreateAsync(new CustomerFields("Dilnoza Rahimova", "+998901234567", "dilnoza@mail.uz", null, null))).Customer!;
+        var rahim = (await directory.CreateAsync(new CustomerFields("Rahim Karimov", null, "rk@mail.uz", null, null))).Customer!;
+        var index = _viaSecond.GetGrain<ISearchIndexGrain>(_tenantId);
+        async Task<Guid[]> Find(string query) => (await index.SearchAsync(query, 10)).Customers.Select(c => c.Id).ToArray();
+
+        Assert.Equal([rahim.Id, dilnoza.Id], await Find("RAHIM")); // prefix, then substring
+        Assert.Equal([dilnoza.Id], await Find("4567"));              // phone digits
+        Assert.Equal([dilnoza.Id], await Find("dilnoza@"));          // email prefix
+        Assert.Equal([dilnoza.Id], await Find("di"));                // under 3 characters: every customer ranked
+        Assert.Empty(await Find("xyz"));
+
+        await directory.UpdateAsync(dilnoza.Id, new CustomerFields("Dilnoza Aliyeva", "+998901234567", "dilnoza@mail.uz", null, null));
+        Assert.Equal([rahim.Id], await Find("rahim"));
+        Assert.Equal([dilnoza.Id], await Find("liyev"));
+        await _cluster.DeactivateAsync(((GrainReference)index).GrainId);
+        Assert.Equal([dilnoza.Id], await Find("liyev"));
+        Assert.Equal([rahim.Id], await Find("karim"));
+    }
 }

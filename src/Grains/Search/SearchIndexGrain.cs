@@ -248,25 +248,37 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
     }
 
     /// <summary>
-    /// Customers in name order, with trigrams of their names and phones and their emails sorted, so
-    /// a search ranks only the customers that can match: those holding the query's rarest name
-    /// gram, whose email starts with it, or holding its digits' rarest phone gram. A query under 3
-    /// characters ranks every customer.
+    /// Customers in name order, with their search keys sorted (exact and prefix matches by binary
+    /// search), trigram lists of names and phones (other substring matches, walked in name order
+    /// and stopped once the page is full), emails sorted (prefix ranges) and phones by value. A
+    /// query under 3 characters ranks every customer.
     /// </summary>
     private sealed class CustomerNames : SortedNames<CustomerHit>
     {
-        private readonly Trigrams<NamedEntry<CustomerHit>> _nameGrams = new(Order);
-        private readonly Trigrams<NamedEntry<CustomerHit>> _phoneGrams = new(Order);
-        private readonly List<(string Email, NamedEntry<CustomerHit> Entry)> _emails = [];
+        private static readonly Comparer<NamedEntry<CustomerHit>> ByKey = Comparer<NamedEntry<CustomerHit>>.Create((a, b) =>
+            string.CompareOrdinal(a.Key, b.Key) is var c and not 0 ? c : Order.Compare(a, b));
         private static readonly Comparer<(string Email, NamedEntry<CustomerHit> Entry)> ByEmail =
             Comparer<(string Email, NamedEntry<CustomerHit> Entry)>.Create((a, b) =>
                 string.CompareOrdinal(a.Email, b.Email) is var c and not 0 ? c : Order.Compare(a.Entry, b.Entry));
 
+        private readonly List<NamedEntry<CustomerHit>> _byKey = [];
+        private readonly Trigrams<NamedEntry<CustomerHit>> _nameGrams = new(Order);
+        private readonly Trigrams<NamedEntry<CustomerHit>> _phoneGrams = new(Order);
+        private readonly List<(string Email, NamedEntry<CustomerHit> Entry)> _emails = [];
+        private readonly Dictionary<string, NamedEntry<CustomerHit>> _byPhone = new(StringComparer.Ordinal);
+
         protected override void Indexed(NamedEntry<CustomerHit> entry, bool bulk)
         {
+            if (bulk)
+                _byKey.Add(entry);
+            else
+                Insert(_byKey, entry, ByKey);
             _nameGrams.Add(entry.Key, entry, inOrder: !bulk);
             if (entry.Hit.Phone is { } phone)
+            {
                 _phoneGrams.Add(phone, entry, inOrder: !bulk);
+                _byPhone[phone] = entry;
+            }
             if (entry.Hit.Email is { } email)
             {
                 if (bulk)
@@ -278,9 +290,14 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
 
         protected override void Unindexed(NamedEntry<CustomerHit> entry)
         {
+            Delete(_byKey, entry, ByKey);
             _nameGrams.Remove(entry.Key, entry);
             if (entry.Hit.Phone is { } phone)
+            {
                 _phoneGrams.Remove(phone, entry);
+                if (_byPhone.GetValueOrDefault(phone) == entry)
+                    _byPhone.Remove(phone);
+            }
             if (entry.Hit.Email is { } email)
                 Delete(_emails, (email, entry), ByEmail);
         }
@@ -288,26 +305,46 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
         public override void Sort()
         {
             base.Sort();
+            _byKey.Sort(ByKey);
             _nameGrams.Sort();
             _phoneGrams.Sort();
             _emails.Sort(ByEmail);
         }
 
+        /// <summary>
+        /// The rule of <see cref="CustomerMatch"/>, by tiers: each tier keeps its first
+        /// <paramref name="limit"/> by (rank, name); a customer's rank is its best tier's.
+        /// </summary>
         public IReadOnlyList<CustomerHit> Search(string query, int limit)
         {
-            var match = new CustomerMatch(query);
             var key = SearchKey.Of(query.Trim());
-            IEnumerable<NamedEntry<CustomerHit>>? candidates = null;
-            if (_nameGrams.Candidates(key) is { } byName)
+            if (_nameGrams.Candidates(key) is not { } byName)
             {
-                var digits = SearchKey.PhoneDigits(query);
-                var set = new HashSet<NamedEntry<CustomerHit>>(byName);
-                set.UnionWith(Range(_emails, key, e => e.Email).Select(e => e.Entry));
-                if (digits is not null)
-                    set.UnionWith(_phoneGrams.Candidates(digits) ?? []);
-                candidates = set.Order(Order);
+                var match = new CustomerMatch(query);
+                return Search(null, limit, e => match.Rank(e.Key, e.Hit.Email, e.Hit.Phone));
             }
-            return Search(candidates, limit, e => match.Rank(e.Key, e.Hit.Email, e.Hit.Phone));
+            var digits = SearchKey.PhoneDigits(query);
+            var best = new Dictionary<NamedEntry<CustomerHit>, int>();
+            void Offer(IEnumerable<(NamedEntry<CustomerHit> Entry, int Rank)> tier)
+            {
+                foreach (var (entry, rank) in tier.OrderBy(t => t.Rank).ThenBy(t => t.Entry, Order).Take(limit))
+                    if (!best.TryGetValue(entry, out var held) || rank < held)
+                        best[entry] = rank;
+            }
+
+            var prefixed = Range(_byKey, key, e => e.Key).Select(e => (e, e.Key.Length == key.Length ? 0 : 1)).ToList();
+            Offer(prefixed);
+            Offer(Range(_emails, key, e => e.Email).Select(e => (e.Entry, e.Email.Length == key.Length ? 0 : 2)));
+            Offer(byName.Where(e => e.Key.Contains(key, StringComparison.Ordinal) && !e.Key.StartsWith(key, StringComparison.Ordinal))
+                .Take(limit).Select(e => (e, 2)));
+            if (digits is not null)
+            {
+                if (_byPhone.TryGetValue("+" + digits, out var exact))
+                    Offer([(exact, 0)]);
+                Offer((_phoneGrams.Candidates(digits) ?? []).Where(e => e.Hit.Phone!.Contains(digits, StringComparison.Ordinal))
+                    .Take(limit).Select(e => (e, 2)));
+            }
+            return best.OrderBy(b => b.Value).ThenBy(b => b.Key, Order).Take(limit).Select(b => b.Key.Hit).ToArray();
         }
     }
 

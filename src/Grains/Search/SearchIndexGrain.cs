@@ -125,22 +125,23 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
         var literal = query.Trim();
         var key = SearchKey.Of(literal);
         var best = new Dictionary<Guid, (int Rank, string MatchedBy, Entry Entry)>();
-        void Offer(IEnumerable<(Entry Entry, int Rank)> matches, string matchedBy)
+        void Offer(List<(Entry Entry, int Rank)> top, string matchedBy)
         {
-            foreach (var (entry, rank) in Top(matches, limit))
+            foreach (var (entry, rank) in top)
                 if (!best.TryGetValue(entry.Id, out var held) || rank < held.Rank)
                     best[entry.Id] = (rank, matchedBy, entry);
         }
 
         // Names: exact (0) and prefix (1) by binary search; other substrings (3) in name order,
         // only as many as the page still needs.
-        var prefixed = Range(_byKey, key, e => e.Key).Select(e => (e, e.Key.Length == key.Length ? 0 : 1)).ToList();
+        var prefixed = Top(Range(_byKey, key, e => e.Key).Select(e => (e, e.Key.Length == key.Length ? 0 : 1)), limit, onePerProduct: true);
         Offer(prefixed, "name");
         if (prefixed.Count < limit)
-            Offer((_nameGrams.Candidates(key) ?? _byName).Where(e => e.Key.Contains(key, StringComparison.Ordinal) && !e.Key.StartsWith(key, StringComparison.Ordinal))
-                .Take(limit - prefixed.Count).Select(e => (e, 3)), "name");
-        Offer(Range(_skus, key, v => v.Text).Select(v => (v.Entry, v.Text.Length == key.Length ? 0 : 2)), "sku");
-        Offer(Range(_barcodes, literal, v => v.Text).Select(v => (v.Entry, v.Text.Length == literal.Length ? 0 : 2)), "barcode");
+            Offer(Top((_nameGrams.Candidates(key) ?? _byName)
+                .Where(e => e.Key.Contains(key, StringComparison.Ordinal) && !e.Key.StartsWith(key, StringComparison.Ordinal))
+                .Take(limit - prefixed.Count).Select(e => (e, 3)), limit, onePerProduct: true), "name");
+        Offer(Top(Range(_skus, key, v => v.Text).Select(v => (v.Entry, v.Text.Length == key.Length ? 0 : 2)), limit), "sku");
+        Offer(Top(Range(_barcodes, literal, v => v.Text).Select(v => (v.Entry, v.Text.Length == literal.Length ? 0 : 2)), limit), "barcode");
 
         return best.Values
             .OrderBy(h => h.Rank).ThenBy(h => h.Entry.Name, StringComparer.Ordinal).ThenBy(h => h.Entry.Id).Take(limit)
@@ -208,14 +209,35 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
     private static Entry ToEntry(CatalogSearchEntry p) => new(p.ProductId, p.Name, SearchKey.Of(p.Name), p.Active,
         p.Skus.Select(s => s.ToLowerInvariant()).ToArray(), p.Barcodes.ToArray());
 
-    /// <summary>Per product its best rank, then the first <paramref name="limit"/> by (rank, name, id).</summary>
-    private static IEnumerable<(Entry Entry, int Rank)> Top(IEnumerable<(Entry Entry, int Rank)> matches, int limit)
+    private static readonly Comparer<(Entry Entry, int Rank)> ByRankAndName = Comparer<(Entry Entry, int Rank)>.Create((a, b) =>
+        a.Rank != b.Rank ? a.Rank.CompareTo(b.Rank) : ByName.Compare(a.Entry, b.Entry));
+
+    /// <summary>
+    /// The first <paramref name="limit"/> matches by (rank, name, id), each product once at its best
+    /// rank, kept in a bounded sorted list as the matches stream by (a common prefix matches
+    /// thousands of products; only a page of them is wanted).
+    /// </summary>
+    private static List<(Entry Entry, int Rank)> Top(IEnumerable<(Entry Entry, int Rank)> matches, int limit, bool onePerProduct = false)
     {
-        var byProduct = new Dictionary<Guid, (Entry Entry, int Rank)>();
+        if (!onePerProduct)
+        {
+            var byProduct = new Dictionary<Guid, (Entry Entry, int Rank)>();
+            foreach (var match in matches)
+                if (!byProduct.TryGetValue(match.Entry.Id, out var held) || match.Rank < held.Rank)
+                    byProduct[match.Entry.Id] = match;
+            matches = byProduct.Values;
+        }
+        var top = new List<(Entry Entry, int Rank)>(limit + 1);
         foreach (var match in matches)
-            if (!byProduct.TryGetValue(match.Entry.Id, out var held) || match.Rank < held.Rank)
-                byProduct[match.Entry.Id] = match;
-        return byProduct.Values.OrderBy(m => m.Rank).ThenBy(m => m.Entry.Name, StringComparer.Ordinal).ThenBy(m => m.Entry.Id).Take(limit);
+        {
+            if (top.Count == limit && ByRankAndName.Compare(match, top[^1]) >= 0)
+                continue;
+            var at = top.BinarySearch(match, ByRankAndName);
+            top.Insert(at < 0 ? ~at : at, match);
+            if (top.Count > limit)
+                top.RemoveAt(limit);
+        }
+        return top;
     }
 
     /// <summary>The items of a list sorted by text whose text starts with the prefix.</summary>

@@ -46,8 +46,8 @@ public sealed class CustomerDirectoryGrain(NpgsqlDataSource db) : Grain, ICustom
             await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                var entry = new Entry(Read(reader), "");
-                entry = entry with { NameKey = SearchKey.Of(entry.Customer.Name) };
+                var customer = Read(reader);
+                var entry = new Entry(customer, SearchKey.Of(customer.Name));
                 _byName.Add(entry);
                 Index(entry);
             }

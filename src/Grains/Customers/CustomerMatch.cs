@@ -12,7 +12,7 @@ internal readonly struct CustomerMatch(string query)
 {
     private readonly string _key = SearchKey.Of(query.Trim());
     private readonly string? _digits = SearchKey.PhoneDigits(query);
-    private readonly string? _phone = SearchKey.PhoneDigits(query) is { } d ? "+" + d : null;
+    private string? Phone => _digits is null ? null : "+" + _digits;
 
     public int Rank(string nameKey, string? email, string? phone)
     {
@@ -21,7 +21,7 @@ internal readonly struct CustomerMatch(string query)
         var byPhone = _digits is not null && phone is not null && phone.Contains(_digits, StringComparison.Ordinal);
         if (!inName && !byEmail && !byPhone)
             return -1;
-        if (nameKey == _key || email == _key || (_phone is not null && phone == _phone))
+        if (nameKey == _key || email == _key || (byPhone && phone == Phone))
             return 0;
         return nameKey.StartsWith(_key, StringComparison.Ordinal) ? 1 : 2;
     }

@@ -134,14 +134,14 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
 
         // Names: exact (0) and prefix (1) by binary search; other substrings (3) in name order,
         // only as many as the page still needs.
-        var prefixed = Top(Range(_byKey, key, e => e.Key).Select(e => (e, e.Key.Length == key.Length ? 0 : 1)), limit, onePerProduct: true);
+        var prefixed = Top(Range(_byKey, key, e => e.Key).Select(e => (e, e.Key.Length == key.Length ? 0 : 1)), limit, ByName);
         Offer(prefixed, "name");
         if (prefixed.Count < limit)
-            Offer(Top((_nameGrams.Candidates(key) ?? _byName)
+            Offer((_nameGrams.Candidates(key) ?? _byName)
                 .Where(e => e.Key.Contains(key, StringComparison.Ordinal) && !e.Key.StartsWith(key, StringComparison.Ordinal))
-                .Take(limit - prefixed.Count).Select(e => (e, 3)), limit, onePerProduct: true), "name");
-        Offer(Top(Range(_skus, key, v => v.Text).Select(v => (v.Entry, v.Text.Length == key.Length ? 0 : 2)), limit), "sku");
-        Offer(Top(Range(_barcodes, literal, v => v.Text).Select(v => (v.Entry, v.Text.Length == literal.Length ? 0 : 2)), limit), "barcode");
+                .Take(limit - prefixed.Count).Select(e => (e, 3)).ToList(), "name");
+        Offer(Top(BestPerProduct(Range(_skus, key, v => v.Text).Select(v => (v.Entry, v.Text.Length == key.Length ? 0 : 2))), limit, ByName), "sku");
+        Offer(Top(BestPerProduct(Range(_barcodes, literal, v => v.Text).Select(v => (v.Entry, v.Text.Length == literal.Length ? 0 : 2))), limit, ByName), "barcode");
 
         return best.Values
             .OrderBy(h => h.Rank).ThenBy(h => h.Entry.Name, StringComparer.Ordinal).ThenBy(h => h.Entry.Id).Take(limit)
@@ -209,35 +209,34 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
     private static Entry ToEntry(CatalogSearchEntry p) => new(p.ProductId, p.Name, SearchKey.Of(p.Name), p.Active,
         p.Skus.Select(s => s.ToLowerInvariant()).ToArray(), p.Barcodes.ToArray());
 
-    private static readonly Comparer<(Entry Entry, int Rank)> ByRankAndName = Comparer<(Entry Entry, int Rank)>.Create((a, b) =>
-        a.Rank != b.Rank ? a.Rank.CompareTo(b.Rank) : ByName.Compare(a.Entry, b.Entry));
-
     /// <summary>
-    /// The first <paramref name="limit"/> matches by (rank, name, id), each product once at its best
-    /// rank, kept in a bounded sorted list as the matches stream by (a common prefix matches
-    /// thousands of products; only a page of them is wanted).
+    /// The first <paramref name="limit"/> matches by (rank, then <paramref name="order"/>), kept in
+    /// a bounded sorted list as the matches stream by (a common prefix matches thousands of names;
+    /// only a page of them is wanted). Each entry should appear once: see <see cref="BestPerProduct"/>.
     /// </summary>
-    private static List<(Entry Entry, int Rank)> Top(IEnumerable<(Entry Entry, int Rank)> matches, int limit, bool onePerProduct = false)
+    private static List<(T Entry, int Rank)> Top<T>(IEnumerable<(T Entry, int Rank)> matches, int limit, IComparer<T> order)
     {
-        if (!onePerProduct)
-        {
-            var byProduct = new Dictionary<Guid, (Entry Entry, int Rank)>();
-            foreach (var match in matches)
-                if (!byProduct.TryGetValue(match.Entry.Id, out var held) || match.Rank < held.Rank)
-                    byProduct[match.Entry.Id] = match;
-            matches = byProduct.Values;
-        }
-        var top = new List<(Entry Entry, int Rank)>(limit + 1);
+        var byRank = Comparer<(T Entry, int Rank)>.Create((a, b) => a.Rank != b.Rank ? a.Rank.CompareTo(b.Rank) : order.Compare(a.Entry, b.Entry));
+        var top = new List<(T Entry, int Rank)>(limit + 1);
         foreach (var match in matches)
         {
-            if (top.Count == limit && ByRankAndName.Compare(match, top[^1]) >= 0)
+            if (top.Count == limit && byRank.Compare(match, top[^1]) >= 0)
                 continue;
-            var at = top.BinarySearch(match, ByRankAndName);
-            top.Insert(at < 0 ? ~at : at, match);
+            Insert(top, match, byRank);
             if (top.Count > limit)
                 top.RemoveAt(limit);
         }
         return top;
+    }
+
+    /// <summary>Each product once, at its best rank (several of its SKUs or barcodes may match).</summary>
+    private static IEnumerable<(Entry Entry, int Rank)> BestPerProduct(IEnumerable<(Entry Entry, int Rank)> matches)
+    {
+        var byProduct = new Dictionary<Guid, (Entry Entry, int Rank)>();
+        foreach (var match in matches)
+            if (!byProduct.TryGetValue(match.Entry.Id, out var held) || match.Rank < held.Rank)
+                byProduct[match.Entry.Id] = match;
+        return byProduct.Values;
     }
 
     /// <summary>The items of a list sorted by text whose text starts with the prefix.</summary>
@@ -343,19 +342,18 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
             if (_nameGrams.Candidates(key) is not { } byName)
             {
                 var match = new CustomerMatch(query);
-                return Search(null, limit, e => match.Rank(e.Key, e.Hit.Email, e.Hit.Phone));
+                return Search(limit, e => match.Rank(e.Key, e.Hit.Email, e.Hit.Phone));
             }
             var digits = SearchKey.PhoneDigits(query);
             var best = new Dictionary<NamedEntry<CustomerHit>, int>();
             void Offer(IEnumerable<(NamedEntry<CustomerHit> Entry, int Rank)> tier)
             {
-                foreach (var (entry, rank) in tier.OrderBy(t => t.Rank).ThenBy(t => t.Entry, Order).Take(limit))
+                foreach (var (entry, rank) in Top(tier, limit, Order))
                     if (!best.TryGetValue(entry, out var held) || rank < held)
                         best[entry] = rank;
             }
 
-            var prefixed = Range(_byKey, key, e => e.Key).Select(e => (e, e.Key.Length == key.Length ? 0 : 1)).ToList();
-            Offer(prefixed);
+            Offer(Range(_byKey, key, e => e.Key).Select(e => (e, e.Key.Length == key.Length ? 0 : 1)));
             Offer(Range(_emails, key, e => e.Email).Select(e => (e.Entry, e.Email.Length == key.Length ? 0 : 2)));
             Offer(byName.Where(e => e.Key.Contains(key, StringComparison.Ordinal) && !e.Key.StartsWith(key, StringComparison.Ordinal))
                 .Take(limit).Select(e => (e, 2)));
@@ -410,16 +408,11 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
 
         protected virtual void Unindexed(NamedEntry<T> entry) { }
 
-        public IReadOnlyList<T> Search(int limit, Func<NamedEntry<T>, int> rank) => Search(null, limit, rank);
-
-        /// <summary>
-        /// One pass in name order over the candidates (all entries when null): the first
-        /// <paramref name="limit"/> of each rank (0, 1, 2), then ranks in order.
-        /// </summary>
-        protected IReadOnlyList<T> Search(IEnumerable<NamedEntry<T>>? candidates, int limit, Func<NamedEntry<T>, int> rank)
+        /// <summary>One pass in name order: the first <paramref name="limit"/> of each rank (0, 1, 2), then ranks in order.</summary>
+        public IReadOnlyList<T> Search(int limit, Func<NamedEntry<T>, int> rank)
         {
             var ranks = new[] { new List<T>(), new List<T>(), new List<T>() };
-            foreach (var entry in candidates ?? _byName)
+            foreach (var entry in _byName)
             {
                 var r = rank(entry);
                 if (r < 0 || ranks[r].Count >= limit)

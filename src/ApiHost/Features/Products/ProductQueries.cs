@@ -1,3 +1,4 @@
+using JowiShop.Grains.Abstractions.Search;
 using JowiShop.Grains.Abstractions;
 using JowiShop.Grains.Abstractions.Catalog;
 using Npgsql;
@@ -5,7 +6,7 @@ using Npgsql;
 namespace JowiShop.ApiHost.Features.Products;
 
 /// <summary>Back-office product lists: one SQL round trip over the tenant-scoped partial indexes.</summary>
-public sealed partial class ProductQueries(NpgsqlDataSource db)
+public sealed class ProductQueries(NpgsqlDataSource db)
 {
     internal const string ListSql =
         """
@@ -89,14 +90,11 @@ public sealed partial class ProductQueries(NpgsqlDataSource db)
     /// wildcards escaped so it matches literally.
     /// </summary>
     public static string? LikePattern(string? query) =>
-        query is null ? null : Apostrophes().Replace(query.Trim().ToLowerInvariant(), "'").Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
+        query is null ? null : LiteralPattern(SearchKey.Of(query));
 
     /// <summary>The query as typed (barcodes are case-sensitive), with LIKE's wildcards escaped.</summary>
     public static string? LiteralPattern(string? query) =>
         query?.Trim().Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_");
-
-    [System.Text.RegularExpressions.GeneratedRegex("[‘’ʻʼ`]")]
-    private static partial System.Text.RegularExpressions.Regex Apostrophes();
 
     /// <summary>The store's stock level of a variant, read from the committed rows.</summary>
     public async Task<decimal?> StockLevelAsync(Guid tenantId, Guid storeId, Guid variantId, CancellationToken ct)

@@ -57,6 +57,7 @@ public static class SiloConfiguration
         });
         silo.ConfigureEndpoints(AdvertisedAddress(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
         silo.UseRedisClustering(o => o.ConfigurationOptions = RedisOptions(configuration, options.RedisDatabase));
+        silo.Services.Configure<ExceptionSerializationOptions>(RedisExceptionsCrossTheWire);
         silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.CallTimeout);
         silo.Services.AddHostedService<MembershipOptionsLog>();
         silo.Configure<ClusterMembershipOptions>(o =>
@@ -70,6 +71,14 @@ public static class SiloConfiguration
         });
         return silo;
     }
+
+    /// <summary>
+    /// A membership read that fails while Redis is away (the management grain's host list, for one)
+    /// throws StackExchange.Redis exceptions; without this Orleans cannot serialize them and the
+    /// caller gets a codec failure instead of the real cause.
+    /// </summary>
+    public static void RedisExceptionsCrossTheWire(ExceptionSerializationOptions o) =>
+        o.SupportedNamespacePrefixes.Add("StackExchange.Redis");
 
     /// <summary>"auto" (containers, pods): this host's first IPv4 address; otherwise the address given.</summary>
     private static IPAddress AdvertisedAddress(string configured) =>
@@ -89,6 +98,7 @@ public static class SiloConfiguration
         client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = options.CallTimeout);
         client.AddOutgoingGrainCallFilter<ReadRetryFilter>();
         client.UseRedisClustering(o => o.ConfigurationOptions = RedisOptions(configuration, options.RedisDatabase));
+        client.Services.Configure<ExceptionSerializationOptions>(RedisExceptionsCrossTheWire);
         // Fronts and silos start in any order (a deployment restarts them independently): keep
         // trying to reach a gateway instead of failing the front's start-up.
         client.UseConnectionRetryFilter(async (_, ct) =>

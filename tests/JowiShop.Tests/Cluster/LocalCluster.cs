@@ -160,6 +160,7 @@ public sealed class LocalCluster : IAsyncDisposable
         var client = await ClientAsync(deadline);
         var management = client.GetGrain<IManagementGrain>(0);
         int[] active = [];
+        Exception? lastError = null;
         var until = DateTime.UtcNow + deadline;
         while (DateTime.UtcNow < until)
         {
@@ -169,13 +170,15 @@ public sealed class LocalCluster : IAsyncDisposable
                 if (active.SequenceEqual(expected))
                     return;
             }
-            catch (Exception e) when (e is OrleansException or TimeoutException)
+            catch (Exception e)
             {
-                // The management grain's silo may be the one that just died: ask again.
+                // The management grain's silo may be the one that just died, or the membership table
+                // (Redis) may be reconnecting after an outage: ask again, and report the last error.
+                lastError = e;
             }
             await Task.Delay(100);
         }
-        throw new TimeoutException($"Active silos {string.Join(',', active)} did not become {string.Join(',', expected)} within {deadline}. {Logs()}");
+        throw new TimeoutException($"Active silos {string.Join(',', active)} did not become {string.Join(',', expected)} within {deadline}. Last error: {lastError?.GetType().Name}: {lastError?.Message} {Logs()}");
     }
 
     /// <summary>The silo process hosting the store grain of this store, activating it if needed.</summary>

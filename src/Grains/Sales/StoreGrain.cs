@@ -16,9 +16,11 @@ namespace JowiShop.Grains.Sales;
 /// sale of its batch Unavailable, consumes no number, and makes the grain reload from PostgreSQL.
 /// </summary>
 [Reentrant]
-public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) : Grain, IStoreGrain
+public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger<StoreGrain> logger) : Grain, IStoreGrain
 {
     private const int MaxBatch = 512;
+    /// <summary>Batches submitted and not yet committed; more sales wait in the queue.</summary>
+    private const int MaxInFlight = 8;
     private const int RecentReceipts = 4096;
 
     private Guid _tenantId, _storeId;
@@ -30,6 +32,14 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
     private long _receiptSeq, _refundSeq, _commitVersion;
     private readonly Dictionary<Guid, StockState> _stock = [];
     private bool _reloadNeeded;
+
+    // The tip: committed state plus every batch submitted and not yet committed.
+    private long _tipReceiptSeq, _tipRefundSeq, _tipVersion;
+    private readonly Dictionary<Guid, StockState> _tipStock = [];
+    private readonly Queue<InFlight> _inFlight = new();
+    private TaskCompletionSource? _salesArrived;
+    // Refunds and stock operations waiting for the write slot: the sale pipeline drains for them.
+    private int _exclusiveWaiting;
 
     // Sales waiting for the next commit, and every sale not yet answered, by id (concurrent duplicates share one).
     private readonly List<PendingSale> _queue = [];
@@ -43,6 +53,8 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
     private readonly Queue<Guid> _recentOrder = new();
 
     private sealed record PendingSale(SaleCommand Sale, TaskCompletionSource<SaleResult> Answer);
+
+    private sealed record InFlight(List<PendingSale> Sales, BatchWork Work, Task Commit);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -76,6 +88,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
         var pending = new PendingSale(sale, new TaskCompletionSource<SaleResult>(TaskCreationOptions.RunContinuationsAsynchronously));
         _unanswered[sale.Id] = pending;
         _queue.Add(pending);
+        _salesArrived?.TrySetResult();
         if (!_committing)
             _ = CommitQueueAsync();
         return await pending.Answer.Task;
@@ -129,9 +142,9 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
                 work.Take(line.VariantId, line.Quantity, line.CatalogCost, "transfer_out", null, $"transfer {transferId}", now, lots);
             }
             return null;
-        }, batch => batch.BatchCommands.Add(Sql.Command(
+        }, () => new LedgerStatement(
             "INSERT INTO stock_transfers (id, tenant_id, from_store_id, to_store_id, lots, sent_at) VALUES ($1, $2, $3, $4, $5::jsonb, now())",
-            transferId, _tenantId, _storeId, toStoreId, System.Text.Json.JsonSerializer.Serialize(lots))));
+            transferId, _tenantId, _storeId, toStoreId, System.Text.Json.JsonSerializer.Serialize(lots)));
         if (result.Outcome == StockOutcome.AlreadyDone)
             lots = await SentLotsAsync(transferId);
         return result with { Lots = lots };
@@ -144,13 +157,13 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
             foreach (var lot in lots)
                 work.Put(lot.VariantId, lot.Quantity, lot.UnitCost, "transfer", "transfer_in", null, $"transfer {transferId}", now);
             return null;
-        }, batch => batch.BatchCommands.Add(Sql.Command(
+        }, () => new LedgerStatement(
             "UPDATE stock_transfers SET received_at = now() WHERE id = $1 AND tenant_id = $2 AND to_store_id = $3 AND received_at IS NULL",
-            transferId, _tenantId, _storeId)));
+            transferId, _tenantId, _storeId));
 
     public async Task<SaleResult> RefundAsync(RefundCommand refund)
     {
-        await _writeSlot.WaitAsync();
+        await TakeWriteTurnAsync();
         try
         {
             if (_reloadNeeded)
@@ -219,6 +232,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
                 return new SaleResult(SaleOutcome.Unavailable, Detail: "The refund could not be committed; nothing was recorded. Retry with the same id.");
             }
             Apply(work);
+            ResetTip();
             Remember(new ReceiptRows.Stored(receipt, refund.RequestHash, _tenantId));
             return new SaleResult(SaleOutcome.Created, receipt);
         }
@@ -233,9 +247,9 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
     /// applied answers AlreadyDone without moving stock again.
     /// </summary>
     private async Task<StockResult> StockOperationAsync(Guid id, string kind, string? reference, IEnumerable<Guid> variantIds,
-        Func<BatchWork, (StockOutcome Outcome, string Detail)?> prepare, Action<NpgsqlBatch>? extra = null)
+        Func<BatchWork, (StockOutcome Outcome, string Detail)?> prepare, Func<LedgerStatement>? extra = null)
     {
-        await _writeSlot.WaitAsync();
+        await TakeWriteTurnAsync();
         try
         {
             if (_reloadNeeded)
@@ -246,7 +260,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
             var variants = variantIds.Distinct().ToArray();
             await LoadStockAsync(variants);
             var work = new BatchWork(this);
-            work.Operations.Add((id, kind, reference));
+            work.Operations.Add(new StockOperationRow(id, kind, reference));
             if (prepare(work) is { } refused)
                 return new StockResult(refused.Outcome, [], refused.Detail);
             try
@@ -266,11 +280,26 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
                 return new StockResult(StockOutcome.Unavailable, [], "The stock operation could not be committed; nothing was recorded. Retry with the same id.");
             }
             Apply(work);
+            ResetTip();
             return new StockResult(StockOutcome.Done, Levels(variants));
         }
         finally
         {
             _writeSlot.Release();
+        }
+    }
+
+    /// <summary>A refund's or stock operation's turn to write: the sale pipeline stops submitting and drains first.</summary>
+    private async Task TakeWriteTurnAsync()
+    {
+        _exclusiveWaiting++;
+        try
+        {
+            await _writeSlot.WaitAsync();
+        }
+        finally
+        {
+            _exclusiveWaiting--;
         }
     }
 
@@ -315,7 +344,11 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
         return json is null ? [] : System.Text.Json.JsonSerializer.Deserialize<List<TransferredLot>>(json) ?? [];
     }
 
-    /// <summary>Commits queued sales, one batch at a time, until the queue is empty. Runs on the grain's scheduler.</summary>
+    /// <summary>
+    /// Commits queued sales until none are queued or in flight. Runs on the grain's scheduler and
+    /// holds the write slot meanwhile; a waiting refund or stock operation stops new submissions,
+    /// lets the pipeline drain and takes its turn.
+    /// </summary>
     private async Task CommitQueueAsync()
     {
         _committing = true;
@@ -323,19 +356,19 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
         {
             while (_queue.Count > 0)
             {
-                var batch = _queue.Take(MaxBatch).ToList();
-                _queue.RemoveRange(0, batch.Count);
                 await _writeSlot.WaitAsync();
                 try
                 {
-                    await CommitBatchAsync(batch);
+                    await PipelineAsync();
                 }
                 catch (Exception e)
                 {
                     // A bug, not an outage: never leave a till waiting for an answer that will not come.
-                    logger.LogError(e, "Store {StoreId}: batch of {Count} sales failed unexpectedly", _storeId, batch.Count);
+                    logger.LogError(e, "Store {StoreId}: sale pipeline failed unexpectedly", _storeId);
                     _reloadNeeded = true;
-                    Answer(batch, new SaleResult(SaleOutcome.Unavailable, Detail: "The sale could not be committed; nothing was recorded."));
+                    while (_inFlight.TryDequeue(out var lost))
+                        Answer(lost.Sales, new SaleResult(SaleOutcome.Unavailable, Detail: "The sale could not be committed. Retry with the same id."));
+                    ResetTip();
                 }
                 finally
                 {
@@ -349,11 +382,68 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
         }
     }
 
-    private async Task CommitBatchAsync(List<PendingSale> batch)
+    /// <summary>
+    /// Submits a batch of the queued sales as soon as they arrive, each numbered and costed from
+    /// the batch before it (the tip), without waiting for that one to commit: the silo's ledger
+    /// writer then finds several stores' batches waiting and writes them in one transaction. The
+    /// fence orders one store's commits: a batch commits only after the one it continues from. The
+    /// batches are answered as their commits complete, in order. After a failure nothing more is
+    /// submitted; the batches behind it fail at the fence, their sales are queued again, and the
+    /// store reloads from PostgreSQL before the next batch.
+    /// </summary>
+    private async Task PipelineAsync()
+    {
+        var failed = false;
+        var resell = new List<PendingSale>();
+        while (true)
+        {
+            while (!failed && _exclusiveWaiting == 0 && _queue.Count > 0 && _inFlight.Count < MaxInFlight)
+            {
+                var batch = _queue.Take(MaxBatch).ToList();
+                _queue.RemoveRange(0, batch.Count);
+                await SubmitAsync(batch);
+            }
+            if (_inFlight.Count == 0)
+            {
+                ResetTip();
+                if (!failed)
+                    return;
+                failed = false;
+                _queue.InsertRange(0, resell);
+                resell.Clear();
+                continue;
+            }
+
+            var head = _inFlight.Peek();
+            if (!head.Commit.IsCompleted)
+            {
+                if (!failed && _exclusiveWaiting == 0 && _inFlight.Count < MaxInFlight)
+                {
+                    // Wake for the commit or for new sales, whichever comes first.
+                    _salesArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    if (_queue.Count == 0)
+                        await Task.WhenAny(head.Commit, _salesArrived.Task);
+                    _salesArrived = null;
+                }
+                else
+                {
+                    await Task.WhenAny(head.Commit);
+                }
+                if (!head.Commit.IsCompleted)
+                    continue;
+            }
+            _inFlight.Dequeue();
+            if (!await CompleteAsync(head, failed, resell))
+                failed = true;
+        }
+    }
+
+    /// <summary>Numbers, costs and submits one batch; answers at once what needs no commit.</summary>
+    private async Task SubmitAsync(List<PendingSale> batch)
     {
         try
         {
-            if (_reloadNeeded)
+            if (_reloadNeeded && _inFlight.Count == 0)
                 await LoadStoreAsync(CancellationToken.None);
             await RefreshConfigAsync();
             await LoadStockAsync(batch.SelectMany(p => p.Sale.Lines.Select(l => l.VariantId)));
@@ -364,7 +454,6 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
             Answer(batch, new SaleResult(SaleOutcome.Unavailable, Detail: "The store's data could not be loaded."));
             return;
         }
-
         if (!_exists)
         {
             Answer(batch, new SaleResult(SaleOutcome.StoreNotFound));
@@ -377,68 +466,92 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
             Answer(work.Refused);
             return;
         }
-
-        try
-        {
-            await WriteAsync(work);
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "receipts_pkey")
-        {
-            // An id committed before this activation's memory (a retry after failover, or an old
-            // receipt): answer those from the database, and sell the rest in the next batch.
-            var ids = work.Accepted.Select(a => a.Pending.Sale.Id).ToArray();
-            var existing = await ReceiptRows.LoadAsync(db, _tenantId, ids);
-            var taken = await TakenIdsAsync(ids);
-            foreach (var (pending, _) in work.Accepted.Where(a => taken.Contains(a.Pending.Sale.Id)))
-                Answer(pending, existing.TryGetValue(pending.Sale.Id, out var stored)
-                    ? Replay(stored, pending.Sale.RequestHash)
-                    // Another tenant's receipt: the same answer as any reuse of an id, and nothing of it.
-                    : new SaleResult(SaleOutcome.IdConflict, Detail: $"Receipt id {pending.Sale.Id} was already used with a different request."));
-            _queue.InsertRange(0, work.Accepted.Where(a => !taken.Contains(a.Pending.Sale.Id)).Select(a => a.Pending));
-            Answer(work.Refused);
-            return;
-        }
-        catch (Exception e)
-        {
-            // Commit outcome unknown or refused (database down, fenced by another activation):
-            // nothing in memory changed; reload from the database before the next batch.
-            var fenced = e is PostgresException { SqlState: "JW001" };
-            logger.LogWarning(e, "Store {StoreId}: commit of {Count} sales failed{Fenced}", _storeId, work.Accepted.Count, fenced ? " (fenced)" : "");
-            _reloadNeeded = true;
-            foreach (var (pending, _) in work.Accepted)
-                Answer(pending, new SaleResult(SaleOutcome.Unavailable, Detail: "The sale could not be committed; nothing was recorded. Retry with the same id."));
-            Answer(work.Refused);
-            if (fenced)
-                DeactivateOnIdle();
-            return;
-        }
-
-        Apply(work);
-        foreach (var (pending, receipt) in work.Accepted)
-        {
-            Remember(new ReceiptRows.Stored(receipt, pending.Sale.RequestHash, _tenantId));
-            Answer(pending, new SaleResult(SaleOutcome.Created, receipt));
-        }
-        Answer(work.Refused);
+        var commit = WriteAsync(work);
+        AdvanceTip(work);
+        _inFlight.Enqueue(new InFlight(batch, work, commit));
     }
 
-    /// <summary>What one commit writes: receipts, and stock changes on copies of the committed stock.</summary>
+    /// <summary>Answers a batch whose commit completed; false if it failed.</summary>
+    private async Task<bool> CompleteAsync(InFlight done, bool afterFailure, List<PendingSale> resell)
+    {
+        var work = done.Work;
+        if (done.Commit.IsCompletedSuccessfully)
+        {
+            Apply(work);
+            foreach (var (pending, receipt) in work.Accepted)
+            {
+                Remember(new ReceiptRows.Stored(receipt, pending.Sale.RequestHash, _tenantId));
+                Answer(pending, new SaleResult(SaleOutcome.Created, receipt));
+            }
+            Answer(work.Refused);
+            return true;
+        }
+
+        _reloadNeeded = true;
+        var e = done.Commit.Exception!.InnerException!;
+        if (afterFailure && e is PostgresException { SqlState: "JW001" })
+        {
+            // Refused at the fence only because a batch before it failed: sell these again after the reload.
+            resell.AddRange(done.Sales);
+            return false;
+        }
+        if (e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "receipts_pkey" })
+        {
+            // An id committed before this activation's memory (a retry after failover, or an old
+            // receipt): answer those from the database, and sell the rest again.
+            var ids = work.Accepted.Select(a => a.Pending.Sale.Id).ToArray();
+            try
+            {
+                var existing = await ReceiptRows.LoadAsync(db, _tenantId, ids);
+                var taken = await TakenIdsAsync(ids);
+                foreach (var (pending, _) in work.Accepted.Where(a => taken.Contains(a.Pending.Sale.Id)))
+                    Answer(pending, existing.TryGetValue(pending.Sale.Id, out var stored)
+                        ? Replay(stored, pending.Sale.RequestHash)
+                        // Another tenant's receipt: the same answer as any reuse of an id, and nothing of it.
+                        : new SaleResult(SaleOutcome.IdConflict, Detail: $"Receipt id {pending.Sale.Id} was already used with a different request."));
+                resell.AddRange(done.Sales.Where(p => !taken.Contains(p.Sale.Id)));
+                return false;
+            }
+            catch (Exception lookup) when (lookup is NpgsqlException or TimeoutException)
+            {
+                e = lookup;
+            }
+        }
+
+        // Commit outcome unknown or refused (database down, fenced by another activation):
+        // nothing in memory changed; reload from the database before the next batch.
+        var fenced = e is PostgresException { SqlState: "JW001" };
+        logger.LogWarning(e, "Store {StoreId}: commit of {Count} sales failed{Fenced}", _storeId, work.Accepted.Count, fenced ? " (fenced)" : "");
+        foreach (var (pending, _) in work.Accepted)
+            Answer(pending, new SaleResult(SaleOutcome.Unavailable, Detail: "The sale could not be committed; nothing was recorded. Retry with the same id."));
+        Answer(work.Refused);
+        if (fenced)
+            DeactivateOnIdle();
+        return false;
+    }
+
+    /// <summary>What one commit writes: receipts, and stock changes on copies of the stock at the tip.</summary>
     private sealed class BatchWork(StoreGrain store)
     {
-        public long ReceiptSeq = store._receiptSeq;
-        public long RefundSeq = store._refundSeq;
+        // The fence: the store row this commit continues from.
+        public readonly long PreviousVersion = store._tipVersion;
+        public readonly long PreviousReceiptSeq = store._tipReceiptSeq;
+        public readonly long PreviousRefundSeq = store._tipRefundSeq;
+        public long ReceiptSeq = store._tipReceiptSeq;
+        public long RefundSeq = store._tipRefundSeq;
         public readonly Dictionary<Guid, StockState> Stock = [];
         public readonly HashSet<StockBatch> TouchedBatches = [];
-        public readonly List<NewBatch> NewBatches = [];
-        public readonly List<Movement> Movements = [];
+        public readonly List<NewStockBatch> NewBatches = [];
+        public readonly List<StockMovement> Movements = [];
         public readonly List<(PendingSale Pending, Receipt Receipt)> Accepted = [];
         public readonly List<(PendingSale Pending, SaleResult Result)> Refused = [];
-        public readonly List<(Guid Id, string Kind, string? Reference)> Operations = [];
+        public readonly List<StockOperationRow> Operations = [];
 
         public StockState Working(Guid variantId)
         {
             if (!Stock.TryGetValue(variantId, out var state))
-                Stock[variantId] = state = store._stock.TryGetValue(variantId, out var committed) ? committed.Clone() : new StockState();
+                Stock[variantId] = state = store._tipStock.TryGetValue(variantId, out var submitted) ? submitted.Clone()
+                    : store._stock.TryGetValue(variantId, out var committed) ? committed.Clone() : new StockState();
             return state;
         }
 
@@ -450,7 +563,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
             var state = Working(variantId);
             var cost = state.Take(quantity, catalogCost, touched, lots is null ? null : (q, c) => lots.Add(new TransferredLot(variantId, q, c)));
             TouchedBatches.UnionWith(touched);
-            Movements.Add(new Movement(variantId, kind, -quantity, quantity == 0 ? null : decimal.Round(cost / quantity, 4), receiptId, reference, at));
+            Movements.Add(new StockMovement(variantId, kind, -quantity, quantity == 0 ? null : decimal.Round(cost / quantity, 4), receiptId, reference, at));
             return cost;
         }
 
@@ -464,14 +577,10 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
             state.Batches.Add(batch);
             state.Quantity += quantity;
             state.LastUnitCost = unitCost;
-            NewBatches.Add(new NewBatch(batch, variantId, source, quantity, reference, at));
-            Movements.Add(new Movement(variantId, movementKind, quantity, unitCost, receiptId, reference, at));
+            NewBatches.Add(new NewStockBatch(batch, variantId, source, quantity, reference, at));
+            Movements.Add(new StockMovement(variantId, movementKind, quantity, unitCost, receiptId, reference, at));
         }
     }
-
-    private sealed record NewBatch(StockBatch Batch, Guid VariantId, string Source, decimal Received, string? Reference, DateTimeOffset At);
-
-    private sealed record Movement(Guid VariantId, string Kind, decimal Quantity, decimal? UnitCost, Guid? ReceiptId, string? Reference, DateTimeOffset At);
 
     /// <summary>Numbers and costs the batch on copies of the touched stock; memory is not changed.</summary>
     private BatchWork Prepare(List<PendingSale> batch)
@@ -518,120 +627,49 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
         return work;
     }
 
-    /// <summary>One transaction, one round trip: fence, receipts, lines, payments, operations, movements, batches, levels.</summary>
-    private async Task WriteAsync(BatchWork work, Action<NpgsqlBatch>? extra = null)
-    {
-        var receipts = work.Accepted.Select(a => a.Receipt).ToArray();
-        var hashes = work.Accepted.Select(a => a.Pending.Sale.RequestHash).ToArray();
-        var items = receipts.SelectMany(r => r.Items.Select(i => (Receipt: r, Item: i))).ToArray();
-        var payments = receipts.SelectMany(r => r.Payments.Select((p, n) => (Receipt: r, LineNo: n + 1, Payment: p))).ToArray();
-
-        await using var connection = await db.OpenConnectionAsync();
-        // No explicit transaction: Npgsql ends a batch with one Sync, so PostgreSQL runs all of
-        // it as one implicit transaction and commits it before answering (one round trip, not
-        // two); any failing statement rolls all of it back.
-        await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(Sql.Command("SELECT store_commit_fence($1, $2, $3, $4, $5, $6, $7)",
-            _tenantId, _storeId, _commitVersion, _receiptSeq, work.ReceiptSeq, _refundSeq, work.RefundSeq));
-        if (receipts.Length > 0)
-        {
-            batch.BatchCommands.Add(Sql.Command(
-                """
-                INSERT INTO receipts (id, tenant_id, store_id, terminal_id, cashier_id, customer_id, kind, refund_of, sequence_no, receipt_number,
-                                      business_date, created_at, subtotal, discount_total, total, change_due, note, request_hash)
-                SELECT r.id, $1, $2, r.terminal_id, r.cashier_id, r.customer_id, r.kind, r.refund_of, r.seq, r.number,
-                       r.business_date, r.created_at, r.subtotal, r.discount_total, r.total, r.change_due, r.note, r.hash
-                FROM unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[], $8::uuid[], $9::bigint[], $10::text[], $11::date[],
-                            $12::timestamptz[], $13::numeric[], $14::numeric[], $15::numeric[], $16::numeric[], $17::text[], $18::bytea[])
-                     AS r(id, terminal_id, cashier_id, customer_id, kind, refund_of, seq, number, business_date, created_at,
-                          subtotal, discount_total, total, change_due, note, hash)
-                """,
-                _tenantId, _storeId,
-                receipts.Select(r => r.Id).ToArray(), receipts.Select(r => r.TerminalId).ToArray(), receipts.Select(r => r.CashierId).ToArray(),
-                receipts.Select(r => r.CustomerId).ToArray(), receipts.Select(r => r.Kind == ReceiptKind.Refund ? "refund" : "sale").ToArray(),
-                receipts.Select(r => r.RefundOf).ToArray(), receipts.Select(r => r.SequenceNo).ToArray(), receipts.Select(r => r.ReceiptNumber).ToArray(),
-                receipts.Select(r => r.BusinessDate).ToArray(), receipts.Select(r => r.CreatedAt).ToArray(),
-                receipts.Select(r => r.Subtotal).ToArray(), receipts.Select(r => r.DiscountTotal).ToArray(), receipts.Select(r => r.Total).ToArray(),
-                receipts.Select(r => r.Change).ToArray(), receipts.Select(r => r.Note).ToArray(), hashes));
-            batch.BatchCommands.Add(Sql.Command(
-                """
-                INSERT INTO receipt_items (receipt_id, line_no, tenant_id, variant_id, quantity, unit_price, discount, line_total, cost_of_goods)
-                SELECT i.receipt_id, i.line_no, $1, i.variant_id, i.quantity, i.unit_price, i.discount, i.line_total, i.cost
-                FROM unnest($2::uuid[], $3::int[], $4::uuid[], $5::numeric[], $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[])
-                     AS i(receipt_id, line_no, variant_id, quantity, unit_price, discount, line_total, cost)
-                """,
-                _tenantId, items.Select(x => x.Receipt.Id).ToArray(), items.Select(x => x.Item.LineNo).ToArray(),
-                items.Select(x => x.Item.VariantId).ToArray(), items.Select(x => x.Item.Quantity).ToArray(),
-                items.Select(x => x.Item.UnitPrice).ToArray(), items.Select(x => x.Item.Discount).ToArray(),
-                items.Select(x => x.Item.LineTotal).ToArray(), items.Select(x => x.Item.CostOfGoods).ToArray()));
-            if (payments.Length > 0)
-                batch.BatchCommands.Add(Sql.Command(
-                    """
-                    INSERT INTO receipt_payments (receipt_id, line_no, tenant_id, method, amount)
-                    SELECT p.receipt_id, p.line_no, $1, p.method, p.amount
-                    FROM unnest($2::uuid[], $3::int[], $4::text[], $5::numeric[]) AS p(receipt_id, line_no, method, amount)
-                    """,
-                    _tenantId, payments.Select(x => x.Receipt.Id).ToArray(), payments.Select(x => x.LineNo).ToArray(),
-                    payments.Select(x => x.Payment.Method.ToSql()).ToArray(), payments.Select(x => x.Payment.Amount).ToArray()));
-        }
-        foreach (var (id, kind, reference) in work.Operations)
-            batch.BatchCommands.Add(Sql.Command("INSERT INTO stock_operations (id, tenant_id, store_id, kind, reference) VALUES ($1, $2, $3, $4, $5)",
-                id, _tenantId, _storeId, kind, reference));
-        if (work.Movements.Count > 0)
-            batch.BatchCommands.Add(Sql.Command(
-                """
-                INSERT INTO stock_movements (tenant_id, store_id, variant_id, kind, quantity, unit_cost, receipt_id, reference, created_at)
-                SELECT $1, $2, m.variant_id, m.kind, m.quantity, m.unit_cost, m.receipt_id, m.reference, m.created_at
-                FROM unnest($3::uuid[], $4::text[], $5::numeric[], $6::numeric[], $7::uuid[], $8::text[], $9::timestamptz[])
-                     AS m(variant_id, kind, quantity, unit_cost, receipt_id, reference, created_at)
-                """,
-                _tenantId, _storeId, work.Movements.Select(m => m.VariantId).ToArray(), work.Movements.Select(m => m.Kind).ToArray(),
-                work.Movements.Select(m => m.Quantity).ToArray(), work.Movements.Select(m => m.UnitCost).ToArray(),
-                work.Movements.Select(m => m.ReceiptId).ToArray(), work.Movements.Select(m => m.Reference).ToArray(),
-                work.Movements.Select(m => m.At).ToArray()));
-        if (work.NewBatches.Count > 0)
-            batch.BatchCommands.Add(Sql.Command(
-                """
-                INSERT INTO stock_batches (id, tenant_id, store_id, variant_id, source, received_qty, remaining_qty, unit_cost, supplier_ref, received_at)
-                SELECT b.id, $1, $2, b.variant_id, b.source, b.received, b.remaining, b.unit_cost, b.reference, b.received_at
-                FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::numeric[], $7::numeric[], $8::numeric[], $9::text[], $10::timestamptz[])
-                     AS b(id, variant_id, source, received, remaining, unit_cost, reference, received_at)
-                """,
-                _tenantId, _storeId, work.NewBatches.Select(b => b.Batch.Id).ToArray(), work.NewBatches.Select(b => b.VariantId).ToArray(),
-                work.NewBatches.Select(b => b.Source).ToArray(), work.NewBatches.Select(b => b.Received).ToArray(),
-                work.NewBatches.Select(b => b.Batch.Remaining).ToArray(), work.NewBatches.Select(b => b.Batch.UnitCost).ToArray(),
-                work.NewBatches.Select(b => b.Reference).ToArray(), work.NewBatches.Select(b => b.At).ToArray()));
-        var updatedBatches = work.TouchedBatches.Where(b => !work.NewBatches.Any(n => n.Batch == b)).ToArray();
-        if (updatedBatches.Length > 0)
-            batch.BatchCommands.Add(Sql.Command(
-                "UPDATE stock_batches b SET remaining_qty = u.remaining FROM unnest($1::uuid[], $2::numeric[]) AS u(id, remaining) WHERE b.id = u.id",
-                updatedBatches.Select(b => b.Id).ToArray(), updatedBatches.Select(b => b.Remaining).ToArray()));
-        if (work.Stock.Count > 0)
-            batch.BatchCommands.Add(Sql.Command(
-                """
-                INSERT INTO stock_levels (tenant_id, store_id, variant_id, quantity, last_unit_cost, updated_at)
-                SELECT $1, $2, s.variant_id, s.quantity, s.last_unit_cost, now()
-                FROM unnest($3::uuid[], $4::numeric[], $5::numeric[]) AS s(variant_id, quantity, last_unit_cost)
-                ON CONFLICT (tenant_id, store_id, variant_id)
-                DO UPDATE SET quantity = EXCLUDED.quantity, last_unit_cost = EXCLUDED.last_unit_cost, updated_at = now()
-                """,
-                _tenantId, _storeId, work.Stock.Keys.ToArray(), work.Stock.Values.Select(s => s.Quantity).ToArray(),
-                work.Stock.Values.Select(s => s.LastUnitCost).ToArray()));
-        extra?.Invoke(batch);
-        await batch.ExecuteNonQueryAsync();
-    }
+    /// <summary>Commits the work behind the store's fence (with other stores' commits, by the silo's ledger writer).</summary>
+    private Task WriteAsync(BatchWork work, Func<LedgerStatement>? extra = null) =>
+        ledger.CommitAsync(new StoreCommit(
+            _tenantId, _storeId,
+            new StoreFence(work.PreviousVersion, work.PreviousReceiptSeq, work.ReceiptSeq, work.PreviousRefundSeq, work.RefundSeq),
+            work.Accepted.Select(a => (a.Receipt, a.Pending.Sale.RequestHash)).ToArray(),
+            work.Operations,
+            work.Movements,
+            work.NewBatches,
+            work.TouchedBatches.Where(b => !work.NewBatches.Any(n => n.Batch == b)).ToArray(),
+            work.Stock.Select(s => (s.Key, s.Value.Quantity, s.Value.LastUnitCost)).ToArray(),
+            extra is null ? [] : [extra()]));
 
     /// <summary>After a successful commit: memory follows the database.</summary>
     private void Apply(BatchWork work)
     {
         _receiptSeq = work.ReceiptSeq;
         _refundSeq = work.RefundSeq;
-        _commitVersion++;
+        _commitVersion = work.PreviousVersion + 1;
         foreach (var (variantId, state) in work.Stock)
         {
             state.Batches.RemoveAll(b => b.Remaining == 0);
             _stock[variantId] = state;
         }
+    }
+
+    /// <summary>A submitted batch becomes the tip the next one continues from.</summary>
+    private void AdvanceTip(BatchWork work)
+    {
+        _tipVersion = work.PreviousVersion + 1;
+        _tipReceiptSeq = work.ReceiptSeq;
+        _tipRefundSeq = work.RefundSeq;
+        foreach (var (variantId, state) in work.Stock)
+            _tipStock[variantId] = state;
+    }
+
+    /// <summary>Nothing in flight: the tip is the committed state.</summary>
+    private void ResetTip()
+    {
+        _tipVersion = _commitVersion;
+        _tipReceiptSeq = _receiptSeq;
+        _tipRefundSeq = _refundSeq;
+        _tipStock.Clear();
     }
 
     private DateOnly BusinessDate(DateTimeOffset at) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, _timeZone).DateTime);
@@ -653,6 +691,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, ILogger<StoreGrain> logger) 
         }
         _stock.Clear();
         _reloadNeeded = false;
+        ResetTip();
     }
 
     /// <summary>

@@ -1,0 +1,40 @@
+using JowiShop.Grains.Abstractions.Sales;
+
+namespace JowiShop.Grains.Sales;
+
+/// <summary>
+/// What one store writes in one commit, behind its fence: receipts with their lines and
+/// payments, stock operations, movements, new and drawn-down batches, and the resulting levels.
+/// Plain data, so the <see cref="LedgerWriter"/> can write several stores' commits in one transaction.
+/// </summary>
+public sealed record StoreCommit(
+    Guid TenantId,
+    Guid StoreId,
+    StoreFence Fence,
+    IReadOnlyList<(Receipt Receipt, byte[] RequestHash)> Receipts,
+    IReadOnlyList<StockOperationRow> Operations,
+    IReadOnlyList<StockMovement> Movements,
+    IReadOnlyList<NewStockBatch> NewBatches,
+    IReadOnlyList<StockBatch> DrawnBatches,
+    IReadOnlyList<(Guid VariantId, decimal Quantity, decimal? LastUnitCost)> Levels,
+    IReadOnlyList<LedgerStatement> Extra)
+{
+    /// <summary>Rows of the largest kind, to bound a transaction's size.</summary>
+    public int Size => Math.Max(1, Math.Max(Receipts.Count, Movements.Count));
+}
+
+/// <summary>
+/// The store row's state this commit continues from and leaves: if another activation committed
+/// meanwhile the fence raises JW001 and the whole transaction rolls back.
+/// </summary>
+public readonly record struct StoreFence(long Version, long PreviousReceiptSeq, long ReceiptSeq, long PreviousRefundSeq, long RefundSeq);
+
+/// <summary>A stock operation other than a sale (receiving, adjustment, transfer), applied once per id.</summary>
+public sealed record StockOperationRow(Guid Id, string Kind, string? Reference);
+
+public sealed record StockMovement(Guid VariantId, string Kind, decimal Quantity, decimal? UnitCost, Guid? ReceiptId, string? Reference, DateTimeOffset At);
+
+public sealed record NewStockBatch(StockBatch Batch, Guid VariantId, string Source, decimal Received, string? Reference, DateTimeOffset At);
+
+/// <summary>A statement of one store's commit that has no multi-store form (the transfer rows).</summary>
+public sealed record LedgerStatement(string Sql, params object?[] Values);

@@ -24,6 +24,9 @@ public sealed class LedgerWriter
 
     private readonly NpgsqlDataSource _db;
     private readonly Lane[] _lanes;
+    // Stores are dealt to lanes in turn as they first commit, so even two stores use two lanes.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, int> _laneOf = new();
+    private int _storesSeen;
 
     public LedgerWriter(NpgsqlDataSource db, int lanes = DefaultLanes)
     {
@@ -46,7 +49,7 @@ public sealed class LedgerWriter
     public Task CommitAsync(StoreCommit commit)
     {
         var part = new Part(commit, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        var lane = _lanes[(int)((uint)commit.StoreId.GetHashCode() % (uint)_lanes.Length)];
+        var lane = _lanes.Length == 1 ? _lanes[0] : _lanes[_laneOf.GetOrAdd(commit.StoreId, _ => (int)((uint)Interlocked.Increment(ref _storesSeen) % (uint)_lanes.Length))];
         bool start;
         lock (lane)
         {

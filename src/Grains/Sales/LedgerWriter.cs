@@ -9,11 +9,12 @@ namespace JowiShop.Grains.Sales;
 /// numbered from the batch before it, without waiting for that one's commit (see StoreGrain); the
 /// writer puts every commit waiting at that moment, of all the stores in its lane, into one
 /// transaction with one statement per table, so PostgreSQL's cost per commit and per statement is
-/// paid once for all of them. Each part passes its own store's fence, so a store's commits apply in
-/// order or not at all. A transaction the database refuses (a fenced store, a reused id, any
-/// failing statement) was rolled back whole; the writer then writes each part alone, in order, so
-/// one store's refusal stays its own. A lost connection leaves every part's outcome unknown, as for
-/// a store writing alone.
+/// paid once for all of them. A store's commits in one transaction share one fence row, from what
+/// the first continued from to what the last leaves, so they apply in order or not at all. A
+/// transaction the database refuses (a fenced store, a reused id, any failing statement) is rolled
+/// back whole; the writer then writes each part alone, in order, so one store's refusal stays its
+/// own, and fails the commits queued behind a failed one at once (they continue from a commit that
+/// did not happen). A lost connection leaves every part's outcome unknown, as for a store writing alone.
 /// </summary>
 public sealed class LedgerWriter
 {
@@ -21,10 +22,13 @@ public sealed class LedgerWriter
     public const int DefaultLanes = 1;
     /// <summary>Receipts (or movements) per transaction, so one transaction stays short.</summary>
     private const int MaxRows = 2048;
+    /// <summary>Failed commits remembered for the ones queued behind them; more than this is a flood of failures, forgotten.</summary>
+    private const int MaxFailedTokens = 10_000;
 
     private readonly NpgsqlDataSource _db;
     private readonly Lane[] _lanes;
-    // Stores are dealt to lanes in turn as they first commit, so even two stores use two lanes.
+    // Stores are dealt to lanes in turn as they first commit, so even two stores use two lanes
+    // (one entry per store ever seen on this silo).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, int> _laneOf = new();
     private int _storesSeen;
 
@@ -40,6 +44,8 @@ public sealed class LedgerWriter
     {
         public readonly Queue<Part> Waiting = new();
         public bool Running;
+        // Tokens of commits that failed: a commit continuing from one cannot pass its fence.
+        public readonly HashSet<Guid> Failed = [];
     }
 
     /// <summary>
@@ -67,21 +73,37 @@ public sealed class LedgerWriter
         while (true)
         {
             var parts = new List<Part>();
+            var doomed = new List<Part>();
             lock (lane)
             {
                 var rows = 0;
-                while (lane.Waiting.TryPeek(out var next) && (parts.Count == 0 || (rows + next.Commit.Size <= MaxRows && Chains(parts, next.Commit))))
+                var lastOfStore = new Dictionary<Guid, StoreFence>();
+                while (lane.Waiting.TryPeek(out var next))
                 {
+                    var fence = next.Commit.Fence;
+                    if (fence.PreviousToken is { } previous && lane.Failed.Remove(previous))
+                    {
+                        lane.Waiting.Dequeue();
+                        Remember(lane, fence.Token);
+                        doomed.Add(next);
+                        continue;
+                    }
+                    if (parts.Count > 0 && (rows + next.Commit.Size > MaxRows || !Chains(lastOfStore, next.Commit)))
+                        break;
                     parts.Add(lane.Waiting.Dequeue());
+                    lastOfStore[next.Commit.StoreId] = fence;
                     rows += next.Commit.Size;
                 }
-                if (parts.Count == 0)
+                if (parts.Count == 0 && doomed.Count == 0)
                 {
                     lane.Running = false;
                     return;
                 }
             }
-            await WriteAsync(parts);
+            foreach (var part in doomed)
+                part.Done.TrySetException(Fenced(part.Commit));
+            if (parts.Count > 0)
+                await WriteAsync(lane, parts);
         }
     }
 
@@ -90,28 +112,44 @@ public sealed class LedgerWriter
     /// its store's first): only then can they share one fence row. A commit that does not chain
     /// waits for the next transaction, where the fence judges it.
     /// </summary>
-    private static bool Chains(List<Part> parts, StoreCommit next)
-    {
-        var before = parts.FindLast(p => p.Commit.StoreId == next.StoreId && p.Commit.TenantId == next.TenantId)?.Commit.Fence;
-        return before is not { } last
-            || (next.Fence.Version == last.Version + 1 && next.Fence.PreviousReceiptSeq == last.ReceiptSeq && next.Fence.PreviousRefundSeq == last.RefundSeq);
-    }
+    private static bool Chains(Dictionary<Guid, StoreFence> lastOfStore, StoreCommit next) =>
+        !lastOfStore.TryGetValue(next.StoreId, out var last)
+        || (next.Fence.PreviousToken == last.Token && next.Fence.Version == last.Version + 1
+            && next.Fence.PreviousReceiptSeq == last.ReceiptSeq && next.Fence.PreviousRefundSeq == last.RefundSeq);
 
-    private async Task WriteAsync(List<Part> parts)
+    /// <summary>Writes the parts in one transaction; never throws: every part is answered.</summary>
+    private async Task WriteAsync(Lane lane, List<Part> parts)
     {
         try
         {
             await ExecuteAsync(parts.Select(p => p.Commit).ToList());
         }
-        catch (PostgresException) when (parts.Count > 1)
+        catch (PostgresException e) when (parts.Count > 1 && !DatabaseFailures.IsTransient(e))
         {
-            // The server refused a statement, so nothing of the transaction is kept: find whose it was.
+            // A statement was refused and the transaction rolled back: find whose it was.
             foreach (var part in parts)
-                await WriteAsync([part]);
+            {
+                bool doomed;
+                lock (lane)
+                    doomed = part.Commit.Fence.PreviousToken is { } previous && lane.Failed.Remove(previous);
+                if (doomed)
+                {
+                    lock (lane)
+                        Remember(lane, part.Commit.Fence.Token);
+                    part.Done.TrySetException(Fenced(part.Commit));
+                }
+                else
+                {
+                    await WriteAsync(lane, [part]);
+                }
+            }
             return;
         }
         catch (Exception e)
         {
+            lock (lane)
+                foreach (var part in parts)
+                    Remember(lane, part.Commit.Fence.Token);
             foreach (var part in parts)
                 part.Done.TrySetException(e);
             return;
@@ -119,6 +157,17 @@ public sealed class LedgerWriter
         foreach (var part in parts)
             part.Done.TrySetResult();
     }
+
+    private static void Remember(Lane lane, Guid failedToken)
+    {
+        if (lane.Failed.Count >= MaxFailedTokens)
+            lane.Failed.Clear(); // forgotten ones are still refused by the database's fence, one round trip later
+        lane.Failed.Add(failedToken);
+    }
+
+    /// <summary>What the fence would have said: the commit continues from one that failed.</summary>
+    private static PostgresException Fenced(StoreCommit commit) =>
+        new($"store {commit.StoreId} commit fenced: the commit it continues from failed", "ERROR", "ERROR", "JW001");
 
     /// <summary>
     /// One transaction, one round trip: fences, receipts, lines, payments, operations, movements,
@@ -133,11 +182,12 @@ public sealed class LedgerWriter
         // One fence row per store: a store's consecutive commits here chain (see Chains).
         var fences = commits.GroupBy(c => (c.TenantId, c.StoreId))
             .Select(g => (g.Key.TenantId, g.Key.StoreId, First: g.First().Fence, Last: g.Last().Fence)).ToArray();
-        batch.BatchCommands.Add(Sql.Command("SELECT store_commit_fences($1, $2, $3, $4, $5, $6, $7, $8)",
+        batch.BatchCommands.Add(Sql.Command("SELECT store_commit_fences($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             fences.Select(f => f.TenantId).ToArray(), fences.Select(f => f.StoreId).ToArray(),
             fences.Select(f => f.First.Version).ToArray(), fences.Select(f => f.Last.Version + 1).ToArray(),
             fences.Select(f => f.First.PreviousReceiptSeq).ToArray(), fences.Select(f => f.Last.ReceiptSeq).ToArray(),
-            fences.Select(f => f.First.PreviousRefundSeq).ToArray(), fences.Select(f => f.Last.RefundSeq).ToArray()));
+            fences.Select(f => f.First.PreviousRefundSeq).ToArray(), fences.Select(f => f.Last.RefundSeq).ToArray(),
+            fences.Select(f => f.First.PreviousToken).ToArray(), fences.Select(f => f.Last.Token).ToArray()));
 
         var receipts = commits.SelectMany(c => c.Receipts.Select(r => (c.TenantId, r.Receipt, r.RequestHash))).ToArray();
         if (receipts.Length > 0)

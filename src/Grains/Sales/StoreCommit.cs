@@ -24,10 +24,12 @@ public sealed record StoreCommit(
 }
 
 /// <summary>
-/// The store row's state this commit continues from and leaves: if another activation committed
-/// meanwhile the fence raises JW001 and the whole transaction rolls back.
+/// The store row's state this commit continues from and leaves: if the row is not as expected
+/// (another activation committed, or the commit continued from never landed) the fence raises
+/// JW001 and the whole transaction rolls back. The tokens are what makes "as expected" exact.
 /// </summary>
-public readonly record struct StoreFence(long Version, long PreviousReceiptSeq, long ReceiptSeq, long PreviousRefundSeq, long RefundSeq);
+public readonly record struct StoreFence(
+    long Version, long PreviousReceiptSeq, long ReceiptSeq, long PreviousRefundSeq, long RefundSeq, Guid? PreviousToken, Guid Token);
 
 /// <summary>A stock operation other than a sale (receiving, adjustment, transfer), applied once per id.</summary>
 public sealed record StockOperationRow(Guid Id, string Kind, string? Reference);

@@ -9,11 +9,12 @@ using Orleans.Concurrency;
 namespace JowiShop.Grains.Sales;
 
 /// <summary>
-/// A store's receipts and stock. Sales queue while a commit is in flight and are committed
-/// together in the next transaction (group commit): numbered from the last committed sequence,
-/// taken out of stock FIFO on working copies, written with multi-row inserts behind the store's
-/// commit fence, and only then applied to memory and answered. A failed commit answers every
-/// sale of its batch Unavailable, consumes no number, and makes the grain reload from PostgreSQL.
+/// A store's receipts and stock. Sales queue as they arrive and are submitted in batches to the
+/// silo's <see cref="LedgerWriter"/>, each numbered from the batch before it (the tip: committed
+/// state plus batches not yet committed) and taken out of stock FIFO on working copies, behind the
+/// store's commit fence; a batch is applied to memory and answered only after its commit, in
+/// order (docs/receipts.md). A failed commit consumes no number: its sales are answered
+/// Unavailable, the batches behind it are sold again, and the grain reloads from PostgreSQL.
 /// </summary>
 [Reentrant]
 public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger<StoreGrain> logger) : Grain, IStoreGrain
@@ -35,6 +36,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
 
     // The tip: committed state plus every batch submitted and not yet committed.
     private long _tipReceiptSeq, _tipRefundSeq, _tipVersion;
+    private Guid? _commitToken, _tipToken;
     private readonly Dictionary<Guid, StockState> _tipStock = [];
     private readonly Queue<InFlight> _inFlight = new();
     private TaskCompletionSource? _salesArrived;
@@ -54,7 +56,8 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
 
     private sealed record PendingSale(SaleCommand Sale, TaskCompletionSource<SaleResult> Answer);
 
-    private sealed record InFlight(List<PendingSale> Sales, BatchWork Work, Task Commit);
+    /// <summary>A submitted batch; no commit when every sale of it was refused.</summary>
+    private sealed record InFlight(List<PendingSale> Sales, BatchWork Work, Task? Commit);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -363,12 +366,18 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
                 }
                 catch (Exception e)
                 {
-                    // A bug, not an outage: never leave a till waiting for an answer that will not come.
+                    // Unexpected: never leave a till waiting for an answer that will not come. The
+                    // commits already submitted finish first, so the reload sees where they left the store.
                     logger.LogError(e, "Store {StoreId}: sale pipeline failed unexpectedly", _storeId);
+                    while (_inFlight.TryDequeue(out var submitted))
+                        if (submitted.Commit is { } commit)
+                            await Task.WhenAny(commit);
                     _reloadNeeded = true;
-                    while (_inFlight.TryDequeue(out var lost))
-                        Answer(lost.Sales, new SaleResult(SaleOutcome.Unavailable, Detail: "The sale could not be committed. Retry with the same id."));
                     ResetTip();
+                    var queued = _queue.ToHashSet();
+                    foreach (var pending in _unanswered.Values.Where(p => !queued.Contains(p)).ToList())
+                        Answer(pending, new SaleResult(SaleOutcome.Unavailable,
+                            Detail: "The sale could not be confirmed as committed. Retry with the same id."));
                 }
                 finally
                 {
@@ -415,21 +424,22 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
             }
 
             var head = _inFlight.Peek();
-            if (!head.Commit.IsCompleted)
+            var headCommit = head.Commit ?? Task.CompletedTask;
+            if (!headCommit.IsCompleted)
             {
                 if (!failed && _exclusiveWaiting == 0 && _inFlight.Count < MaxInFlight)
                 {
                     // Wake for the commit or for new sales, whichever comes first.
                     _salesArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     if (_queue.Count == 0)
-                        await Task.WhenAny(head.Commit, _salesArrived.Task);
+                        await Task.WhenAny(headCommit, _salesArrived.Task);
                     _salesArrived = null;
                 }
                 else
                 {
-                    await Task.WhenAny(head.Commit);
+                    await Task.WhenAny(headCommit);
                 }
-                if (!head.Commit.IsCompleted)
+                if (!headCommit.IsCompleted)
                     continue;
             }
             _inFlight.Dequeue();
@@ -448,7 +458,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
             await RefreshConfigAsync();
             await LoadStockAsync(batch.SelectMany(p => p.Sale.Lines.Select(l => l.VariantId)));
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or OrleansException)
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or OrleansException or DatabaseFailureException)
         {
             logger.LogWarning(e, "Store {StoreId}: could not load state; failing {Count} sales", _storeId, batch.Count);
             Answer(batch, new SaleResult(SaleOutcome.Unavailable, Detail: "The store's data could not be loaded."));
@@ -463,7 +473,11 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         var work = Prepare(batch);
         if (work.Accepted.Count == 0)
         {
-            Answer(work.Refused);
+            // Refused (stock) as judged at the tip: final only once the batches before it commit.
+            if (_inFlight.Count == 0)
+                Answer(work.Refused);
+            else
+                _inFlight.Enqueue(new InFlight(batch, work, Commit: null));
             return;
         }
         var commit = WriteAsync(work);
@@ -475,6 +489,15 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
     private async Task<bool> CompleteAsync(InFlight done, bool afterFailure, List<PendingSale> resell)
     {
         var work = done.Work;
+        if (done.Commit is null)
+        {
+            // Every sale refused at the tip: the refusals stand if the batches before it committed.
+            if (afterFailure)
+                resell.AddRange(done.Sales);
+            else
+                Answer(work.Refused);
+            return true;
+        }
         if (done.Commit.IsCompletedSuccessfully)
         {
             Apply(work);
@@ -537,6 +560,8 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         public readonly long PreviousVersion = store._tipVersion;
         public readonly long PreviousReceiptSeq = store._tipReceiptSeq;
         public readonly long PreviousRefundSeq = store._tipRefundSeq;
+        public readonly Guid? PreviousToken = store._tipToken;
+        public readonly Guid Token = Guid.CreateVersion7();
         public long ReceiptSeq = store._tipReceiptSeq;
         public long RefundSeq = store._tipRefundSeq;
         public readonly Dictionary<Guid, StockState> Stock = [];
@@ -631,12 +656,13 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
     private Task WriteAsync(BatchWork work, Func<LedgerStatement>? extra = null) =>
         ledger.CommitAsync(new StoreCommit(
             _tenantId, _storeId,
-            new StoreFence(work.PreviousVersion, work.PreviousReceiptSeq, work.ReceiptSeq, work.PreviousRefundSeq, work.RefundSeq),
+            new StoreFence(work.PreviousVersion, work.PreviousReceiptSeq, work.ReceiptSeq, work.PreviousRefundSeq, work.RefundSeq,
+                work.PreviousToken, work.Token),
             work.Accepted.Select(a => (a.Receipt, a.Pending.Sale.RequestHash)).ToArray(),
             work.Operations,
             work.Movements,
             work.NewBatches,
-            work.TouchedBatches.Where(b => !work.NewBatches.Any(n => n.Batch == b)).ToArray(),
+            work.TouchedBatches.Except(work.NewBatches.Select(n => n.Batch)).ToArray(),
             work.Stock.Select(s => (s.Key, s.Value.Quantity, s.Value.LastUnitCost)).ToArray(),
             extra is null ? [] : [extra()]));
 
@@ -646,6 +672,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         _receiptSeq = work.ReceiptSeq;
         _refundSeq = work.RefundSeq;
         _commitVersion = work.PreviousVersion + 1;
+        _commitToken = work.Token;
         foreach (var (variantId, state) in work.Stock)
         {
             state.Batches.RemoveAll(b => b.Remaining == 0);
@@ -657,6 +684,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
     private void AdvanceTip(BatchWork work)
     {
         _tipVersion = work.PreviousVersion + 1;
+        _tipToken = work.Token;
         _tipReceiptSeq = work.ReceiptSeq;
         _tipRefundSeq = work.RefundSeq;
         foreach (var (variantId, state) in work.Stock)
@@ -667,6 +695,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
     private void ResetTip()
     {
         _tipVersion = _commitVersion;
+        _tipToken = _commitToken;
         _tipReceiptSeq = _receiptSeq;
         _tipRefundSeq = _refundSeq;
         _tipStock.Clear();
@@ -678,7 +707,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
     private async Task LoadStoreAsync(CancellationToken ct)
     {
         await using var cmd = db.CreateCommand(
-            "SELECT receipt_seq, refund_seq, commit_version FROM stores WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL");
+            "SELECT receipt_seq, refund_seq, commit_version, commit_token FROM stores WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL");
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = _tenantId });
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = _storeId });
         await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -688,6 +717,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
             _receiptSeq = reader.GetInt64(0);
             _refundSeq = reader.GetInt64(1);
             _commitVersion = reader.GetInt64(2);
+            _commitToken = reader.IsDBNull(3) ? null : reader.GetGuid(3);
         }
         _stock.Clear();
         _reloadNeeded = false;

@@ -35,21 +35,23 @@ public sealed class LedgerWriterTests : IAsyncLifetime
     public async Task One_stores_refused_commit_does_not_fail_another_stores_commit_in_the_same_transaction()
     {
         var ledger = new LedgerWriter(_db, lanes: 1);
-        var central = await FenceAsync(DemoTenant.CentralStoreId);
-        var chilanzar = await FenceAsync(DemoTenant.ChilanzarStoreId);
+        var central = await StoreRowAsync(DemoTenant.CentralStoreId);
+        var chilanzar = await StoreRowAsync(DemoTenant.ChilanzarStoreId);
 
-        var (first, release) = await HeldBehindRowLockAsync(ledger, Commit(DemoTenant.CentralStoreId, central, level: 5m));
+        var first = From(central);
+        var (held, release) = await HeldBehindRowLockAsync(ledger, Commit(DemoTenant.CentralStoreId, first, level: 5m));
         // Stale: as if another activation of Chilanzar had committed meanwhile.
-        var stale = ledger.CommitAsync(Commit(DemoTenant.ChilanzarStoreId, chilanzar with { Version = chilanzar.Version - 1 }, level: 99m));
-        var next = ledger.CommitAsync(Commit(DemoTenant.CentralStoreId, Next(central), level: 4m));
+        var stale = ledger.CommitAsync(Commit(DemoTenant.ChilanzarStoreId, From(chilanzar) with { Version = chilanzar.Version - 1 }, level: 99m));
+        var second = Next(first);
+        var next = ledger.CommitAsync(Commit(DemoTenant.CentralStoreId, second, level: 4m));
         await release();
 
-        await first;
+        await held;
         await next;
         var refused = await Assert.ThrowsAsync<PostgresException>(() => stale);
         Assert.Equal("JW001", refused.SqlState);
-        Assert.Equal(central.Version + 2, (await FenceAsync(DemoTenant.CentralStoreId)).Version);
-        Assert.Equal(chilanzar, await FenceAsync(DemoTenant.ChilanzarStoreId));
+        Assert.Equal(central with { Version = central.Version + 2, Token = second.Token }, await StoreRowAsync(DemoTenant.CentralStoreId));
+        Assert.Equal(chilanzar, await StoreRowAsync(DemoTenant.ChilanzarStoreId));
         Assert.Equal(4m, await LevelAsync(DemoTenant.CentralStoreId));
         Assert.NotEqual(99m, await LevelAsync(DemoTenant.ChilanzarStoreId));
     }
@@ -58,17 +60,62 @@ public sealed class LedgerWriterTests : IAsyncLifetime
     public async Task A_stores_consecutive_commits_in_one_transaction_move_its_fence_once_and_leave_the_last_level()
     {
         var ledger = new LedgerWriter(_db, lanes: 1);
-        var central = await FenceAsync(DemoTenant.CentralStoreId);
-        var chilanzar = await FenceAsync(DemoTenant.ChilanzarStoreId);
+        var central = await StoreRowAsync(DemoTenant.CentralStoreId);
+        var chilanzar = await StoreRowAsync(DemoTenant.ChilanzarStoreId);
 
-        var (first, release) = await HeldBehindRowLockAsync(ledger, Commit(DemoTenant.CentralStoreId, central, level: 5m));
-        var one = ledger.CommitAsync(Commit(DemoTenant.ChilanzarStoreId, chilanzar, level: 10m));
-        var two = ledger.CommitAsync(Commit(DemoTenant.ChilanzarStoreId, Next(chilanzar), level: 7m));
+        var (held, release) = await HeldBehindRowLockAsync(ledger, Commit(DemoTenant.CentralStoreId, From(central), level: 5m));
+        var one = From(chilanzar);
+        var two = Next(one);
+        var first = ledger.CommitAsync(Commit(DemoTenant.ChilanzarStoreId, one, level: 10m));
+        var second = ledger.CommitAsync(Commit(DemoTenant.ChilanzarStoreId, two, level: 7m));
         await release();
 
-        await Task.WhenAll(first, one, two);
-        Assert.Equal(Next(Next(chilanzar)), await FenceAsync(DemoTenant.ChilanzarStoreId));
+        await Task.WhenAll(held, first, second);
+        Assert.Equal(chilanzar with { Version = chilanzar.Version + 2, Token = two.Token }, await StoreRowAsync(DemoTenant.ChilanzarStoreId));
         Assert.Equal(7m, await LevelAsync(DemoTenant.ChilanzarStoreId));
+    }
+
+    [Fact]
+    public async Task A_commit_continuing_from_one_that_never_landed_is_refused_even_where_version_and_numbers_match()
+    {
+        // Activation X numbered A1 and, before A1 committed, A2 after it. Activation Y (another
+        // silo) committed once meanwhile, from the same row as A1, so A1 is refused and the row's
+        // version and sequences are now exactly what A2 expects. A2 continues from A1, which never
+        // happened: its stock would be built on changes that are not there.
+        var row = await StoreRowAsync(DemoTenant.CentralStoreId);
+        var a1 = From(row);
+        var a2 = Next(a1);
+        await new LedgerWriter(_db).CommitAsync(Commit(DemoTenant.CentralStoreId, From(row), level: 3m)); // Y
+
+        var otherSilo = new LedgerWriter(_db);
+        Assert.Equal("JW001", (await Assert.ThrowsAsync<PostgresException>(() => otherSilo.CommitAsync(Commit(DemoTenant.CentralStoreId, a1, level: 8m)))).SqlState);
+        var late = await Assert.ThrowsAsync<PostgresException>(() => new LedgerWriter(_db).CommitAsync(Commit(DemoTenant.CentralStoreId, a2, level: 7m)));
+
+        Assert.Equal("JW001", late.SqlState);
+        Assert.Equal(3m, await LevelAsync(DemoTenant.CentralStoreId));
+    }
+
+    [Fact]
+    public async Task Commits_queued_behind_a_refused_one_are_refused_and_other_stores_still_commit()
+    {
+        var ledger = new LedgerWriter(_db, lanes: 1);
+        var central = await StoreRowAsync(DemoTenant.CentralStoreId);
+        var chilanzar = await StoreRowAsync(DemoTenant.ChilanzarStoreId);
+
+        var first = From(central);
+        var (held, release) = await HeldBehindRowLockAsync(ledger, Commit(DemoTenant.CentralStoreId, first, level: 5m));
+        var stale = From(chilanzar) with { Version = chilanzar.Version + 7 };
+        var refused = ledger.CommitAsync(Commit(DemoTenant.ChilanzarStoreId, stale, level: 99m));
+        var behind = ledger.CommitAsync(Commit(DemoTenant.ChilanzarStoreId, Next(stale), level: 98m));
+        var after = ledger.CommitAsync(Commit(DemoTenant.CentralStoreId, Next(first), level: 6m));
+        await release();
+
+        await held;
+        await after;
+        Assert.Equal("JW001", (await Assert.ThrowsAsync<PostgresException>(() => refused)).SqlState);
+        Assert.Equal("JW001", (await Assert.ThrowsAsync<PostgresException>(() => behind)).SqlState);
+        Assert.Equal(chilanzar, await StoreRowAsync(DemoTenant.ChilanzarStoreId));
+        Assert.Equal(6m, await LevelAsync(DemoTenant.CentralStoreId));
     }
 
     /// <summary>Submits a commit while another connection holds its store's row, and waits until the writer is blocked on it.</summary>
@@ -105,18 +152,24 @@ public sealed class LedgerWriterTests : IAsyncLifetime
     private StoreCommit Commit(Guid storeId, StoreFence fence, decimal level) =>
         new(DemoTenant.TenantId, storeId, fence, [], [], [], [], [], [(_variant, level, 1.5m)], []);
 
-    /// <summary>The fence of the commit after this one (no receipts: only the version moves).</summary>
-    private static StoreFence Next(StoreFence fence) =>
-        fence with { Version = fence.Version + 1, PreviousReceiptSeq = fence.ReceiptSeq, PreviousRefundSeq = fence.RefundSeq };
+    /// <summary>The store row's fence state.</summary>
+    private sealed record StoreRow(long Version, long ReceiptSeq, long RefundSeq, Guid? Token);
 
-    private async Task<StoreFence> FenceAsync(Guid storeId)
+    /// <summary>A commit continuing from the row as it is (no receipts: only the version and token move).</summary>
+    private static StoreFence From(StoreRow row) =>
+        new(row.Version, row.ReceiptSeq, row.ReceiptSeq, row.RefundSeq, row.RefundSeq, row.Token, Guid.NewGuid());
+
+    /// <summary>The commit after this one.</summary>
+    private static StoreFence Next(StoreFence fence) =>
+        fence with { Version = fence.Version + 1, PreviousReceiptSeq = fence.ReceiptSeq, PreviousRefundSeq = fence.RefundSeq, PreviousToken = fence.Token, Token = Guid.NewGuid() };
+
+    private async Task<StoreRow> StoreRowAsync(Guid storeId)
     {
-        await using var cmd = _db.CreateCommand("SELECT commit_version, receipt_seq, refund_seq FROM stores WHERE id = $1");
+        await using var cmd = _db.CreateCommand("SELECT commit_version, receipt_seq, refund_seq, commit_token FROM stores WHERE id = $1");
         cmd.Parameters.AddWithValue(storeId);
         await using var reader = await cmd.ExecuteReaderAsync();
         Assert.True(await reader.ReadAsync());
-        var (version, receipts, refunds) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
-        return new StoreFence(version, receipts, receipts, refunds, refunds);
+        return new StoreRow(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetGuid(3));
     }
 
     private async Task<decimal?> LevelAsync(Guid storeId)

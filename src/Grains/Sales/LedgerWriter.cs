@@ -80,18 +80,15 @@ public sealed class LedgerWriter
                 var lastOfStore = new Dictionary<Guid, StoreFence>();
                 while (lane.Waiting.TryPeek(out var next))
                 {
-                    var fence = next.Commit.Fence;
-                    if (fence.PreviousToken is { } previous && lane.Failed.Remove(previous))
+                    if (ContinuesFromFailed(lane, next.Commit))
                     {
-                        lane.Waiting.Dequeue();
-                        Remember(lane, fence.Token);
-                        doomed.Add(next);
+                        doomed.Add(lane.Waiting.Dequeue());
                         continue;
                     }
                     if (parts.Count > 0 && (rows + next.Commit.Size > MaxRows || !Chains(lastOfStore, next.Commit)))
                         break;
                     parts.Add(lane.Waiting.Dequeue());
-                    lastOfStore[next.Commit.StoreId] = fence;
+                    lastOfStore[next.Commit.StoreId] = next.Commit.Fence;
                     rows += next.Commit.Size;
                 }
                 if (parts.Count == 0 && doomed.Count == 0)
@@ -131,17 +128,11 @@ public sealed class LedgerWriter
             {
                 bool doomed;
                 lock (lane)
-                    doomed = part.Commit.Fence.PreviousToken is { } previous && lane.Failed.Remove(previous);
+                    doomed = ContinuesFromFailed(lane, part.Commit);
                 if (doomed)
-                {
-                    lock (lane)
-                        Remember(lane, part.Commit.Fence.Token);
                     part.Done.TrySetException(Fenced(part.Commit));
-                }
                 else
-                {
                     await WriteAsync(lane, [part]);
-                }
             }
             return;
         }
@@ -156,6 +147,18 @@ public sealed class LedgerWriter
         }
         foreach (var part in parts)
             part.Done.TrySetResult();
+    }
+
+    /// <summary>
+    /// Whether the commit continues from one that failed, so it cannot pass its fence either; if
+    /// so it counts as failed too, for the one behind it. Under the lane's lock.
+    /// </summary>
+    private static bool ContinuesFromFailed(Lane lane, StoreCommit commit)
+    {
+        if (commit.Fence.PreviousToken is not { } previous || !lane.Failed.Remove(previous))
+            return false;
+        Remember(lane, commit.Fence.Token);
+        return true;
     }
 
     private static void Remember(Lane lane, Guid failedToken)

@@ -31,14 +31,13 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
 
     // Committed state, as of the last successful commit (or load).
     private long _receiptSeq, _refundSeq, _commitVersion;
+    private Guid? _commitToken;
     private readonly Dictionary<Guid, StockState> _stock = [];
     private bool _reloadNeeded;
 
-    // The tip: committed state plus every batch submitted and not yet committed.
-    private long _tipReceiptSeq, _tipRefundSeq, _tipVersion;
-    private Guid? _commitToken, _tipToken;
-    private readonly Dictionary<Guid, StockState> _tipStock = [];
-    private readonly Queue<InFlight> _inFlight = new();
+    // Batches submitted and not yet committed, oldest first; the last one is the tip the next
+    // batch continues from (none: the committed state is the tip).
+    private readonly List<InFlight> _inFlight = [];
     private TaskCompletionSource? _salesArrived;
     // Refunds and stock operations waiting for the write slot: the sale pipeline drains for them.
     private int _exclusiveWaiting;
@@ -56,8 +55,8 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
 
     private sealed record PendingSale(SaleCommand Sale, TaskCompletionSource<SaleResult> Answer);
 
-    /// <summary>A submitted batch; no commit when every sale of it was refused.</summary>
-    private sealed record InFlight(List<PendingSale> Sales, BatchWork Work, Task? Commit);
+    /// <summary>A submitted batch: its sales (with any refused at the tip after it) and its commit.</summary>
+    private sealed record InFlight(List<PendingSale> Sales, BatchWork Work, Task Commit);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -228,14 +227,10 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
-                _reloadNeeded = true;
-                if (e is PostgresException { SqlState: "JW001" })
-                    DeactivateOnIdle();
-                logger.LogWarning(e, "Store {StoreId}: refund {RefundId} failed", _storeId, refund.Id);
+                WriteFailed(e, "refund", refund.Id);
                 return new SaleResult(SaleOutcome.Unavailable, Detail: "The refund could not be committed; nothing was recorded. Retry with the same id.");
             }
             Apply(work);
-            ResetTip();
             Remember(new ReceiptRows.Stored(receipt, refund.RequestHash, _tenantId));
             return new SaleResult(SaleOutcome.Created, receipt);
         }
@@ -276,20 +271,28 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
-                _reloadNeeded = true;
-                if (e is PostgresException { SqlState: "JW001" })
-                    DeactivateOnIdle();
-                logger.LogWarning(e, "Store {StoreId}: {Kind} {Id} failed", _storeId, kind, id);
+                WriteFailed(e, kind, id);
                 return new StockResult(StockOutcome.Unavailable, [], "The stock operation could not be committed; nothing was recorded. Retry with the same id.");
             }
             Apply(work);
-            ResetTip();
             return new StockResult(StockOutcome.Done, Levels(variants));
         }
         finally
         {
             _writeSlot.Release();
         }
+    }
+
+    /// <summary>
+    /// A refund or stock operation did not commit (or its outcome is unknown): reload before the
+    /// next write; fenced means another activation wrote, so this one steps aside.
+    /// </summary>
+    private void WriteFailed(Exception e, string kind, Guid id)
+    {
+        _reloadNeeded = true;
+        if (e is PostgresException { SqlState: "JW001" })
+            DeactivateOnIdle();
+        logger.LogWarning(e, "Store {StoreId}: {Kind} {Id} failed", _storeId, kind, id);
     }
 
     /// <summary>A refund's or stock operation's turn to write: the sale pipeline stops submitting and drains first.</summary>
@@ -369,11 +372,10 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
                     // Unexpected: never leave a till waiting for an answer that will not come. The
                     // commits already submitted finish first, so the reload sees where they left the store.
                     logger.LogError(e, "Store {StoreId}: sale pipeline failed unexpectedly", _storeId);
-                    while (_inFlight.TryDequeue(out var submitted))
-                        if (submitted.Commit is { } commit)
-                            await Task.WhenAny(commit);
+                    foreach (var submitted in _inFlight)
+                        await Task.WhenAny(submitted.Commit);
+                    _inFlight.Clear();
                     _reloadNeeded = true;
-                    ResetTip();
                     var queued = _queue.ToHashSet();
                     foreach (var pending in _unanswered.Values.Where(p => !queued.Contains(p)).ToList())
                         Answer(pending, new SaleResult(SaleOutcome.Unavailable,
@@ -414,7 +416,6 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
             }
             if (_inFlight.Count == 0)
             {
-                ResetTip();
                 if (!failed)
                     return;
                 failed = false;
@@ -423,8 +424,8 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
                 continue;
             }
 
-            var head = _inFlight.Peek();
-            var headCommit = head.Commit ?? Task.CompletedTask;
+            var head = _inFlight[0];
+            var headCommit = head.Commit;
             if (!headCommit.IsCompleted)
             {
                 if (!failed && _exclusiveWaiting == 0 && _inFlight.Count < MaxInFlight)
@@ -442,7 +443,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
                 if (!headCommit.IsCompleted)
                     continue;
             }
-            _inFlight.Dequeue();
+            _inFlight.RemoveAt(0);
             if (!await CompleteAsync(head, failed, resell))
                 failed = true;
         }
@@ -471,33 +472,27 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         }
 
         var work = Prepare(batch);
-        if (work.Accepted.Count == 0)
+        if (work.Accepted.Count > 0)
         {
-            // Refused (stock) as judged at the tip: final only once the batches before it commit.
-            if (_inFlight.Count == 0)
-                Answer(work.Refused);
-            else
-                _inFlight.Enqueue(new InFlight(batch, work, Commit: null));
-            return;
+            _inFlight.Add(new InFlight(batch, work, WriteAsync(work)));
         }
-        var commit = WriteAsync(work);
-        AdvanceTip(work);
-        _inFlight.Enqueue(new InFlight(batch, work, commit));
+        else if (_inFlight.Count > 0)
+        {
+            // Refused (stock) as judged at the tip: they stand once the batch they were judged after commits.
+            var tip = _inFlight[^1];
+            tip.Sales.AddRange(batch);
+            tip.Work.Refused.AddRange(work.Refused);
+        }
+        else
+        {
+            Answer(work.Refused);
+        }
     }
 
     /// <summary>Answers a batch whose commit completed; false if it failed.</summary>
     private async Task<bool> CompleteAsync(InFlight done, bool afterFailure, List<PendingSale> resell)
     {
         var work = done.Work;
-        if (done.Commit is null)
-        {
-            // Every sale refused at the tip: the refusals stand if the batches before it committed.
-            if (afterFailure)
-                resell.AddRange(done.Sales);
-            else
-                Answer(work.Refused);
-            return true;
-        }
         if (done.Commit.IsCompletedSuccessfully)
         {
             Apply(work);
@@ -547,23 +542,22 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         logger.LogWarning(e, "Store {StoreId}: commit of {Count} sales failed{Fenced}", _storeId, work.Accepted.Count, fenced ? " (fenced)" : "");
         foreach (var (pending, _) in work.Accepted)
             Answer(pending, new SaleResult(SaleOutcome.Unavailable, Detail: "The sale could not be committed; nothing was recorded. Retry with the same id."));
-        Answer(work.Refused);
+        // Refusals were judged on stock this batch (or one before it) would have left: judge them again.
+        resell.AddRange(work.Refused.Select(r => r.Pending));
         if (fenced)
             DeactivateOnIdle();
         return false;
     }
 
     /// <summary>What one commit writes: receipts, and stock changes on copies of the stock at the tip.</summary>
-    private sealed class BatchWork(StoreGrain store)
+    private sealed class BatchWork
     {
-        // The fence: the store row this commit continues from.
-        public readonly long PreviousVersion = store._tipVersion;
-        public readonly long PreviousReceiptSeq = store._tipReceiptSeq;
-        public readonly long PreviousRefundSeq = store._tipRefundSeq;
-        public readonly Guid? PreviousToken = store._tipToken;
+        private readonly StoreGrain _store;
+        // The fence: the store row this commit continues from (the tip's end).
+        public readonly long PreviousVersion, PreviousReceiptSeq, PreviousRefundSeq;
+        public readonly Guid? PreviousToken;
         public readonly Guid Token = Guid.CreateVersion7();
-        public long ReceiptSeq = store._tipReceiptSeq;
-        public long RefundSeq = store._tipRefundSeq;
+        public long ReceiptSeq, RefundSeq;
         public readonly Dictionary<Guid, StockState> Stock = [];
         public readonly HashSet<StockBatch> TouchedBatches = [];
         public readonly List<NewStockBatch> NewBatches = [];
@@ -572,11 +566,20 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         public readonly List<(PendingSale Pending, SaleResult Result)> Refused = [];
         public readonly List<StockOperationRow> Operations = [];
 
+        public BatchWork(StoreGrain store)
+        {
+            _store = store;
+            var tip = store._inFlight.Count > 0 ? store._inFlight[^1].Work : null;
+            (PreviousVersion, PreviousReceiptSeq, PreviousRefundSeq, PreviousToken) = tip is null
+                ? (store._commitVersion, store._receiptSeq, store._refundSeq, store._commitToken)
+                : (tip.PreviousVersion + 1, tip.ReceiptSeq, tip.RefundSeq, tip.Token);
+            (ReceiptSeq, RefundSeq) = (PreviousReceiptSeq, PreviousRefundSeq);
+        }
+
         public StockState Working(Guid variantId)
         {
             if (!Stock.TryGetValue(variantId, out var state))
-                Stock[variantId] = state = store._tipStock.TryGetValue(variantId, out var submitted) ? submitted.Clone()
-                    : store._stock.TryGetValue(variantId, out var committed) ? committed.Clone() : new StockState();
+                Stock[variantId] = state = _store.StockAtTip(variantId)?.Clone() ?? new StockState();
             return state;
         }
 
@@ -680,25 +683,13 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         }
     }
 
-    /// <summary>A submitted batch becomes the tip the next one continues from.</summary>
-    private void AdvanceTip(BatchWork work)
+    /// <summary>A variant's stock as the last submitted batch touching it left it, else as committed.</summary>
+    private StockState? StockAtTip(Guid variantId)
     {
-        _tipVersion = work.PreviousVersion + 1;
-        _tipToken = work.Token;
-        _tipReceiptSeq = work.ReceiptSeq;
-        _tipRefundSeq = work.RefundSeq;
-        foreach (var (variantId, state) in work.Stock)
-            _tipStock[variantId] = state;
-    }
-
-    /// <summary>Nothing in flight: the tip is the committed state.</summary>
-    private void ResetTip()
-    {
-        _tipVersion = _commitVersion;
-        _tipToken = _commitToken;
-        _tipReceiptSeq = _receiptSeq;
-        _tipRefundSeq = _refundSeq;
-        _tipStock.Clear();
+        for (var i = _inFlight.Count - 1; i >= 0; i--)
+            if (_inFlight[i].Work.Stock.TryGetValue(variantId, out var submitted))
+                return submitted;
+        return _stock.GetValueOrDefault(variantId);
     }
 
     private DateOnly BusinessDate(DateTimeOffset at) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, _timeZone).DateTime);
@@ -721,7 +712,6 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         }
         _stock.Clear();
         _reloadNeeded = false;
-        ResetTip();
     }
 
     /// <summary>

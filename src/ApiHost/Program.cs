@@ -52,6 +52,7 @@ builder.Services.AddSingleton(jwt);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<AccessTokenIssuer>();
 builder.Services.AddSingleton<Accounts>();
+builder.Services.AddSingleton<Sessions>();
 builder.Services.AddSingleton<ProductQueries>();
 builder.Services.AddSingleton<ScannedBarcodes>();
 builder.Services.AddSingleton<VariantProducts>();
@@ -72,6 +73,7 @@ builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJw
         RoleClaimType = TenantClaims.Role,
         ClockSkew = TimeSpan.FromSeconds(30),
     };
+    o.Events = new JwtBearerEvents { OnTokenValidated = StaffAccessCheck.OnTokenValidatedAsync };
 });
 // Validated tokens are remembered until they expire (see ValidatedTokenCache).
 builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
@@ -86,6 +88,11 @@ Policies.Add(builder.Services.AddAuthorizationBuilder());
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
 {
     var problem = context.ProblemDetails;
+    if (StaffAccessCheck.ProblemOf(context.HttpContext) is { } refused && (problem.Status ?? context.HttpContext.Response.StatusCode) == 401)
+    {
+        problem.Extensions["code"] = refused.Code;
+        problem.Detail ??= refused.Detail;
+    }
     problem.Extensions.TryAdd("code", ApiProblems.DefaultCode(problem.Status ?? context.HttpContext.Response.StatusCode));
     problem.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
 });

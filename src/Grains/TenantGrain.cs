@@ -63,7 +63,8 @@ public sealed class TenantGrain(
         Reorder();
     }
 
-    public Task<TenantSettings> GetSettingsAsync() => Task.FromResult(settings.State.Settings);
+    public Task<TenantSettings> GetSettingsAsync() =>
+        Task.FromResult(settings.State.Settings with { MaxDiscountPercent = settings.State.Settings.DiscountLimits });
 
     public async Task<TenantSettings> UpdateSettingsAsync(TenantSettings updated)
     {

@@ -16,7 +16,11 @@ public sealed class JwtSettings
     public string SigningKey { get; set; } = "";
     public string Issuer { get; set; } = "jowishop";
     public string Audience { get; set; } = "jowishop-api";
-    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromHours(12);
+    // Short: an access token is only a cache of the session; the session version it carries is
+    // checked on every request anyway, and a till renews it with its refresh token.
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
+    // Long enough for a till to go through a weekend closed; every use rotates it.
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(14);
 
     public SymmetricSecurityKey Key => new(Encoding.UTF8.GetBytes(SigningKey));
 
@@ -31,13 +35,13 @@ public sealed class JwtSettings
     }
 }
 
-/// <summary>Issues access tokens carrying user id, tenant id and role.</summary>
+/// <summary>Issues access tokens carrying user id, tenant id, role and the user's session version.</summary>
 public sealed class AccessTokenIssuer(JwtSettings settings, TimeProvider clock)
 {
     private readonly JsonWebTokenHandler _handler = new();
     private readonly SigningCredentials _credentials = new(settings.Key, SecurityAlgorithms.HmacSha256);
 
-    public (string Token, int ExpiresInSeconds) Issue(Guid userId, Guid tenantId, string role, string name)
+    public (string Token, int ExpiresInSeconds) Issue(Guid userId, Guid tenantId, string role, string name, long sessionVersion)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var token = _handler.CreateToken(new SecurityTokenDescriptor
@@ -54,6 +58,7 @@ public sealed class AccessTokenIssuer(JwtSettings settings, TimeProvider clock)
                 new Claim(TenantClaims.TenantId, tenantId.ToString()),
                 new Claim(TenantClaims.Role, role),
                 new Claim(TenantClaims.Name, name),
+                new Claim(TenantClaims.SessionVersion, sessionVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ]),
         });
         return (token, (int)settings.AccessTokenLifetime.TotalSeconds);

@@ -10,6 +10,8 @@ public static class TenantClaims
     public const string TenantId = "tenant_id";
     public const string Role = "role";
     public const string Name = "name";
+    /// <summary>The user's session version when the token was issued (see IStaffAccessGrain).</summary>
+    public const string SessionVersion = "sv";
 
     public static Guid GetTenantId(this ClaimsPrincipal user) => ParseGuid(user, TenantId);
 

@@ -67,7 +67,7 @@ public sealed class DemoDataTests(DemoApiFixture demo) : IClassFixture<DemoApiFi
     [Fact]
     public async Task Every_seeded_barcode_scans_to_its_variant_with_valid_check_digits()
     {
-        var cashier = await demo.Factory.LoginAsync("cashier3@jowi.shop", DemoTenant.Password);
+        var cashier = await demo.Factory.LoginAsync("cashier4@jowi.shop", DemoTenant.Password); // employed at Central
         await using var db = NpgsqlDataSource.Create(demo.Factory.PostgresConnectionString);
         await using var cmd = db.CreateCommand("SELECT barcode, variant_id, symbology FROM variant_barcodes WHERE tenant_id = $1");
         cmd.Parameters.AddWithValue(DemoTenant.TenantId);

@@ -52,8 +52,10 @@ public sealed class StaffAndCategoryTests(ApiFixture api) : IClassFixture<ApiFix
         var employees = await (await owner.GetAsync("/api/v1/employees")).ReadAsync<ListPage<Employee>>();
         var ownerEmployee = employees.Items.Single(e => e.Role == "owner");
         var admin = await TestUsers.AddAndLoginAsync(api.Factory, registration.TenantId, "admin");
-        await (await admin.PatchAsJsonAsync($"/api/v1/employees/{ownerEmployee.Id}", new { role = "cashier" })).AssertProblemAsync(HttpStatusCode.Conflict, "employee.owner_protected");
+        // An admin acts on nobody of their own role or above: the owner's role, credentials and employment are out of reach.
+        await (await admin.PatchAsJsonAsync($"/api/v1/employees/{ownerEmployee.Id}", new { role = "cashier" })).AssertProblemAsync(HttpStatusCode.Forbidden, "employee.rank_forbidden");
         await (await admin.DeleteAsync($"/api/v1/employees/{ownerEmployee.Id}")).AssertProblemAsync(HttpStatusCode.Conflict, "employee.owner_protected");
+        await (await owner.PatchAsJsonAsync($"/api/v1/employees/{ownerEmployee.Id}", new { role = "cashier" })).AssertProblemAsync(HttpStatusCode.Conflict, "employee.owner_protected");
         await (await owner.PostAsJsonAsync("/api/v1/employees", new { name = "Dup", email = ownerEmployee.Email, password = "Secret#123", role = "cashier" }))
             .AssertProblemAsync(HttpStatusCode.Conflict, "employee.email_taken");
 

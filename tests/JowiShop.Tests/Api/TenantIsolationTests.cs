@@ -76,7 +76,7 @@ public sealed class TenantIsolationTests(ApiFixture api) : IClassFixture<ApiFixt
 
         var updated = await (await owner.PutAsJsonAsync("/api/v1/tenant/settings",
             new { currency = "UZS", timeZone = "Asia/Samarkand", negativeStock = "refuse" })).ReadAsync<TenantSettings>();
-        Assert.Equal(new TenantSettings("UZS", "Asia/Samarkand", NegativeStockPolicy.Refuse), updated);
+        Assert.Equal(new TenantSettings("UZS", "Asia/Samarkand", NegativeStockPolicy.Refuse, DiscountLimits.Default), updated);
 
         var invalid = await owner.PutAsJsonAsync("/api/v1/tenant/settings", new { currency = "US", timeZone = "Mars/Base", negativeStock = "refuse" });
         var problem = await invalid.AssertProblemAsync(HttpStatusCode.BadRequest, "validation.failed");

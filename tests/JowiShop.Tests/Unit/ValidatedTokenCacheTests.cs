@@ -20,7 +20,7 @@ public sealed class ValidatedTokenCacheTests
     public async Task A_cached_token_stays_valid_and_a_tampered_copy_is_still_refused()
     {
         var cache = new ValidatedTokenCache(TimeProvider.System);
-        var (token, _) = new AccessTokenIssuer(Settings, TimeProvider.System).Issue(Guid.NewGuid(), Guid.NewGuid(), "owner", "Owner");
+        var (token, _) = new AccessTokenIssuer(Settings, TimeProvider.System).Issue(Guid.NewGuid(), Guid.NewGuid(), "owner", "Owner", 1);
 
         Assert.True((await cache.ValidateTokenAsync(token, Parameters())).IsValid);
         Assert.True((await cache.ValidateTokenAsync(token, Parameters())).IsValid);
@@ -35,7 +35,7 @@ public sealed class ValidatedTokenCacheTests
         var clock = new MovableClock(DateTimeOffset.UtcNow);
         var cache = new ValidatedTokenCache(clock);
         var (token, _) = new AccessTokenIssuer(new JwtSettings { SigningKey = JwtSettings.DevelopmentSigningKey, AccessTokenLifetime = TimeSpan.FromMinutes(5) }, TimeProvider.System)
-            .Issue(Guid.NewGuid(), Guid.NewGuid(), "owner", "Owner");
+            .Issue(Guid.NewGuid(), Guid.NewGuid(), "owner", "Owner", 1);
         Assert.True((await cache.ValidateTokenAsync(token, Parameters())).IsValid);
 
         // Past the token's expiry the cache must not vouch for it: with validation parameters that

@@ -6,7 +6,10 @@ using Npgsql;
 namespace JowiShop.ApiHost.Features.Auth;
 
 /// <summary>A user as login needs it.</summary>
-public sealed record Account(Guid Id, Guid TenantId, string Name, string Role, string PasswordHash);
+public sealed record Account(Guid Id, Guid TenantId, string Name, string Role, string PasswordHash, long SessionVersion)
+{
+    public SessionUser SessionUser => new(Id, TenantId, Name, Role, SessionVersion);
+}
 
 public sealed record Registration(Guid TenantId, Guid UserId, Guid StoreId);
 
@@ -64,18 +67,62 @@ public sealed class Accounts(NpgsqlDataSource db)
     public async Task<Account?> VerifyAsync(string login, bool isEmail, string password, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand(isEmail
-            ? "SELECT id, tenant_id, name, role, password_hash FROM users WHERE lower(email) = $1 AND deleted_at IS NULL"
-            : "SELECT id, tenant_id, name, role, password_hash FROM users WHERE phone = $1 AND deleted_at IS NULL");
+            ? "SELECT id, tenant_id, name, role, password_hash, session_version FROM users WHERE lower(email) = $1 AND deleted_at IS NULL"
+            : "SELECT id, tenant_id, name, role, password_hash, session_version FROM users WHERE phone = $1 AND deleted_at IS NULL");
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = login });
         Account? account = null;
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
             if (await reader.ReadAsync(ct))
-                account = new Account(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4));
+                account = new Account(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5));
         }
 
         var result = Hasher.VerifyHashedPassword(account!, account?.PasswordHash ?? DecoyHash, password);
         return account is not null && result != PasswordVerificationResult.Failed ? account : null;
+    }
+
+    /// <summary>The live user with this id, when <paramref name="password"/> is their password; else null.</summary>
+    public async Task<Account?> VerifyByIdAsync(Guid tenantId, Guid userId, string password, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            "SELECT id, tenant_id, name, role, password_hash, session_version FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL");
+        Sql.Add(cmd.Parameters, tenantId, userId);
+        Account? account = null;
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            if (await reader.ReadAsync(ct))
+                account = new Account(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5));
+        }
+        var result = Hasher.VerifyHashedPassword(account!, account?.PasswordHash ?? DecoyHash, password);
+        return account is not null && result != PasswordVerificationResult.Failed ? account : null;
+    }
+
+    /// <summary>Sets a new password and ends every session of the user; returns the new session version.</summary>
+    public async Task<long> ChangePasswordAsync(Guid tenantId, Guid userId, string newPassword, CancellationToken ct)
+    {
+        var hash = HashPassword(newPassword);
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var batch = new NpgsqlBatch(connection, tx);
+        // EndAll's first statement returns the new session version.
+        foreach (var command in Sessions.EndAll(tenantId, userId))
+            batch.BatchCommands.Add(command);
+        batch.BatchCommands.Add(Sql.Command("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2", tenantId, userId, hash));
+        var version = (long)(await batch.ExecuteScalarAsync(ct))!;
+        await tx.CommitAsync(ct);
+        return version;
+    }
+
+    /// <summary>Ends every session of the user (logout): bumps the session version, revokes refresh tokens.</summary>
+    public async Task EndSessionsAsync(Guid tenantId, Guid userId, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var batch = new NpgsqlBatch(connection, tx);
+        foreach (var command in Sessions.EndAll(tenantId, userId))
+            batch.BatchCommands.Add(command);
+        await batch.ExecuteNonQueryAsync(ct);
+        await tx.CommitAsync(ct);
     }
 
 }

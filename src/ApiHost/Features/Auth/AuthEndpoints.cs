@@ -1,4 +1,7 @@
+using System.Security.Claims;
 using JowiShop.ApiHost.Infrastructure;
+using JowiShop.Grains.Abstractions;
+using JowiShop.Grains.Abstractions.Staff;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace JowiShop.ApiHost.Features.Auth;
@@ -9,9 +12,18 @@ public sealed record LoginRequest(string? Login, string? Password);
 
 public sealed record TokenUser(Guid Id, Guid TenantId, string Role, string Name);
 
-public sealed record LoginResponse(string AccessToken, string TokenType, int ExpiresIn, TokenUser User);
+public sealed record RefreshRequest(string? RefreshToken);
 
-public sealed record RegisterResponse(Guid TenantId, Guid StoreId, string AccessToken, string TokenType, int ExpiresIn, TokenUser User);
+public sealed record PasswordChangeRequest(string? CurrentPassword, string? NewPassword);
+
+/// <summary>
+/// A session's tokens: a short-lived bearer access token, and a refresh token that obtains the next
+/// pair from POST /auth/refresh (each refresh token works once).
+/// </summary>
+public sealed record LoginResponse(string AccessToken, string TokenType, int ExpiresIn, string RefreshToken, DateTimeOffset RefreshExpiresAt, TokenUser User);
+
+public sealed record RegisterResponse(Guid TenantId, Guid StoreId, string AccessToken, string TokenType, int ExpiresIn,
+    string RefreshToken, DateTimeOffset RefreshExpiresAt, TokenUser User);
 
 public static class AuthEndpoints
 {
@@ -24,12 +36,18 @@ public static class AuthEndpoints
         group.MapPost("/register", Register)
             .WithSummary("Register a business: creates the tenant, its owner and a first store.");
         group.MapPost("/login", Login)
-            .WithSummary("Log in with an email or an E.164 phone and a password; returns a bearer token.");
+            .WithSummary("Log in with an email or an E.164 phone and a password; returns an access token and a refresh token.");
+        group.MapPost("/refresh", Refresh)
+            .WithSummary("Trade a refresh token for a new access token and refresh token; a refresh token works once.");
+        group.MapPost("/logout", Logout).RequireAuthorization(Policies.Staff)
+            .WithSummary("End every session of the caller: their access and refresh tokens stop working on every device.");
+        group.MapPost("/password", ChangePassword).RequireAuthorization(Policies.Staff)
+            .WithSummary("Change the caller's password (the current one is required); ends the caller's other sessions.");
         return api;
     }
 
     private static async Task<Results<Created<RegisterResponse>, ValidationProblem, ProblemHttpResult>> Register(
-        RegisterRequest request, Accounts accounts, AccessTokenIssuer tokens, CancellationToken ct)
+        RegisterRequest request, Accounts accounts, Sessions sessions, CancellationToken ct)
     {
         var email = ContactFormats.NormalizeEmail(request.Email);
         var phone = ContactFormats.NormalizePhone(request.Phone);
@@ -51,14 +69,14 @@ public static class AuthEndpoints
                 ? ApiProblems.Conflict("auth.phone_taken", "A user with this phone is already registered.")
                 : ApiProblems.Conflict("auth.email_taken", "A user with this email is already registered.");
 
-        var (token, expiresIn) = tokens.Issue(registration.UserId, registration.TenantId, Grains.Abstractions.Roles.Owner, ownerName);
+        var session = await sessions.OpenAsync(new SessionUser(registration.UserId, registration.TenantId, ownerName, Grains.Abstractions.Roles.Owner, 1), ct);
         return TypedResults.Created("/api/v1/tenant", new RegisterResponse(
-            registration.TenantId, registration.StoreId, token, "Bearer", expiresIn,
+            registration.TenantId, registration.StoreId, session.AccessToken, "Bearer", session.ExpiresIn, session.RefreshToken, session.RefreshExpiresAt,
             new TokenUser(registration.UserId, registration.TenantId, Grains.Abstractions.Roles.Owner, ownerName)));
     }
 
     private static async Task<Results<Ok<LoginResponse>, ValidationProblem, ProblemHttpResult>> Login(
-        LoginRequest request, Accounts accounts, AccessTokenIssuer tokens, CancellationToken ct)
+        LoginRequest request, Accounts accounts, Sessions sessions, ILogger<Accounts> log, CancellationToken ct)
     {
         var errors = new FieldErrors()
             .Require(!string.IsNullOrWhiteSpace(request.Login), "login", "is required: an email or a phone in E.164")
@@ -72,10 +90,70 @@ public static class AuthEndpoints
             ? null
             : await accounts.VerifyAsync(login, isEmail, request.Password, ct);
         if (account is null)
+        {
+            // The login id only, never the password: repeated failures for one login are what an operator looks for.
+            log.LogWarning("Failed login for {Login}", login ?? "(malformed login)");
             return ApiProblems.Unauthorized("auth.invalid_credentials", "The login or password is incorrect.");
+        }
 
-        var (token, expiresIn) = tokens.Issue(account.Id, account.TenantId, account.Role, account.Name);
-        return TypedResults.Ok(new LoginResponse(token, "Bearer", expiresIn,
-            new TokenUser(account.Id, account.TenantId, account.Role, account.Name)));
+        var session = await sessions.OpenAsync(account.SessionUser, ct);
+        return TypedResults.Ok(Response(session, account.SessionUser));
     }
+
+    private static async Task<Results<Ok<LoginResponse>, ValidationProblem, ProblemHttpResult>> Refresh(
+        RefreshRequest request, Sessions sessions, ILogger<Accounts> log, CancellationToken ct)
+    {
+        if (request.RefreshToken is not { Length: > 0 and <= 200 })
+            return ApiProblems.Validation(new FieldErrors().Add("refreshToken", "is required: the refresh token of the last login or refresh"));
+        var (outcome, session, user) = await sessions.RotateAsync(request.RefreshToken, ct);
+        switch (outcome)
+        {
+            case RefreshOutcome.Rotated:
+                return TypedResults.Ok(Response(session!, user!));
+            case RefreshOutcome.Reused:
+                log.LogWarning("A used refresh token of user {UserId} (tenant {TenantId}) was presented again; its session family is revoked",
+                    user!.UserId, user.TenantId);
+                return ApiProblems.Unauthorized("auth.refresh_token_reused",
+                    "This refresh token was already used, so every token of its session is revoked. Log in again.");
+            case RefreshOutcome.Expired:
+                return ApiProblems.Unauthorized("auth.refresh_token_expired", "The refresh token has expired. Log in again.");
+            case RefreshOutcome.SessionEnded:
+                return ApiProblems.Unauthorized("auth.session_ended",
+                    "This session has ended (logged out, or the user's role, stores, credentials or employment changed). Log in again.");
+            default:
+                return ApiProblems.Unauthorized("auth.refresh_token_invalid", "The refresh token is not valid. Log in again.");
+        }
+    }
+
+    private static async Task<NoContent> Logout(ClaimsPrincipal user, Accounts accounts, IGrainFactory grains, CancellationToken ct)
+    {
+        await accounts.EndSessionsAsync(user.GetTenantId(), user.GetUserId(), ct);
+        await grains.Reference<IStaffAccessGrain>(user.GetUserId(), user.GetTenantId().ToString()).ReloadAsync();
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<LoginResponse>, ValidationProblem, ProblemHttpResult>> ChangePassword(
+        PasswordChangeRequest request, ClaimsPrincipal user, Accounts accounts, Sessions sessions, IGrainFactory grains, CancellationToken ct)
+    {
+        var errors = new FieldErrors()
+            .Require(!string.IsNullOrEmpty(request.CurrentPassword), "currentPassword", "is required")
+            .Require(request.NewPassword is { Length: >= MinPasswordLength and <= MaxPasswordLength }, "newPassword",
+                $"must be {MinPasswordLength} to {MaxPasswordLength} characters");
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
+        var (tenantId, userId) = (user.GetTenantId(), user.GetUserId());
+        var account = request.CurrentPassword!.Length > MaxPasswordLength ? null : await accounts.VerifyByIdAsync(tenantId, userId, request.CurrentPassword, ct);
+        if (account is null)
+            return ApiProblems.Problem(StatusCodes.Status403Forbidden, "auth.current_password_incorrect", "Forbidden",
+                "The current password is incorrect.");
+        var version = await accounts.ChangePasswordAsync(tenantId, userId, request.NewPassword!, ct);
+        await grains.Reference<IStaffAccessGrain>(userId, tenantId.ToString()).ReloadAsync();
+        // This device goes on with a new session; every other one must log in again.
+        var sessionUser = account.SessionUser with { SessionVersion = version };
+        return TypedResults.Ok(Response(await sessions.OpenAsync(sessionUser, ct), sessionUser));
+    }
+
+    private static LoginResponse Response(SessionTokens session, SessionUser user) =>
+        new(session.AccessToken, "Bearer", session.ExpiresIn, session.RefreshToken, session.RefreshExpiresAt,
+            new TokenUser(user.UserId, user.TenantId, user.Role, user.Name));
 }

@@ -56,7 +56,8 @@ public static class ProductEndpoints
     }
 
     private static async Task<Results<Ok<ScanResponse>, ProblemHttpResult, ValidationProblem>> Scan(
-        string code, Guid? storeId, ClaimsPrincipal user, IGrainFactory grains, ScannedBarcodes barcodes, ProductQueries products, CancellationToken ct)
+        string code, Guid? storeId, ClaimsPrincipal user, IGrainFactory grains, ScannedBarcodes barcodes, ProductQueries products, HttpContext http,
+        CancellationToken ct)
     {
         if (!Barcodes.TryClassify(code, out _, out var error))
             return ApiProblems.Validation(new FieldErrors().Add("code", error));
@@ -68,6 +69,9 @@ public static class ProductEndpoints
         StockLevel? stock = null;
         if (storeId is { } store)
         {
+            // A store's stock is read only by those who work there.
+            if (http.Refusal(store) is { } notAssigned)
+                return notAssigned;
             if (await grains.Reference<ITenantGrain>(tenantId).GetStoreAsync(store) is null)
                 return ApiProblems.NotFound("store.not_found", $"Store {store} does not exist.");
             stock = new StockLevel(store, await products.StockLevelAsync(tenantId, store, scanned.Variant.Id, ct) ?? 0m);

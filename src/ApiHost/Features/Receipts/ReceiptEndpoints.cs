@@ -62,6 +62,8 @@ public static class ReceiptEndpoints
 
         var tenantId = user.GetTenantId();
         var storeId = request.StoreId!.Value;
+        if (http.Refusal(storeId) is { } notAssigned)
+            return notAssigned;
         var tenant = grains.Reference<ITenantGrain>(tenantId);
         // One tenant-grain call on the hot path: the terminal names its store. The store is looked
         // up only to tell a missing store (404) from a wrong terminal (400); a deleted store whose
@@ -100,6 +102,8 @@ public static class ReceiptEndpoints
         }
         if (errors.Any)
             return ApiProblems.Validation(errors);
+        if (await DiscountRefusalAsync(lines, user.GetRole(), tenant) is { } discountForbidden)
+            return discountForbidden;
 
         var payments = request.Payments!.Select(p => new Payment(p.Method!.Value, p.Amount!.Value)).ToArray();
         var (subtotal, _, total) = ReceiptMath.Totals(lines);
@@ -134,6 +138,27 @@ public static class ReceiptEndpoints
         }
     }
 
+    /// <summary>
+    /// Null when every line's discount is within the caller's role limit (tenant settings, percent of
+    /// the line's price times quantity); else the 403. Settings are asked only for discounted sales.
+    /// </summary>
+    private static async Task<ProblemHttpResult?> DiscountRefusalAsync(IReadOnlyList<SaleLine> lines, string role, ITenantGrain tenant)
+    {
+        if (role == Roles.Owner || lines.All(l => l.Discount == 0m))
+            return null;
+        var limit = (await tenant.GetSettingsAsync()).DiscountLimits.For(role);
+        for (var i = 0; i < lines.Count; i++)
+        {
+            var gross = ReceiptMath.Line(lines[i].Quantity, lines[i].UnitPrice, 0).Gross;
+            // Compared as discount * 100 <= gross * limit: exact in decimals, no division.
+            if (lines[i].Discount > 0m && lines[i].Discount * 100m > gross * limit)
+                return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
+                    detail: $"items[{i}].discount: a {role} may give at most {limit}% off a line (tenant setting maxDiscountPercent.{role}).",
+                    extensions: new Dictionary<string, object?> { ["code"] = "receipt.discount_forbidden", ["line"] = i, ["maxDiscountPercent"] = limit });
+        }
+        return null;
+    }
+
     private const int SaleAttempts = 3;
 
     /// <summary>
@@ -159,28 +184,36 @@ public static class ReceiptEndpoints
         }
     }
 
-    private static async Task<Results<Ok<Receipt>, ProblemHttpResult>> GetReceipt(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    private static async Task<Results<Ok<Receipt>, ProblemHttpResult>> GetReceipt(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, HttpContext http,
+        CancellationToken ct)
     {
         var found = await ReceiptRows.LoadAsync(db, user.GetTenantId(), [id], ct);
-        return found.TryGetValue(id, out var stored)
-            ? TypedResults.Ok(stored.Receipt)
-            : ApiProblems.NotFound("receipt.not_found", $"Receipt {id} does not exist.");
+        if (!found.TryGetValue(id, out var stored))
+            return ApiProblems.NotFound("receipt.not_found", $"Receipt {id} does not exist.");
+        if (http.Refusal(stored.Receipt.StoreId) is { } notAssigned)
+            return notAssigned;
+        return TypedResults.Ok(stored.Receipt);
     }
 
-    private static async Task<Results<Ok<ListPage<ReceiptSummary>>, ValidationProblem>> ListReceipts(
+    private static async Task<Results<Ok<ListPage<ReceiptSummary>>, ValidationProblem, ProblemHttpResult>> ListReceipts(
         Guid? storeId, DateTimeOffset? from, DateTimeOffset? to, Guid? customerId, Guid? terminalId, int? page, int? limit,
-        ClaimsPrincipal user, ReceiptQueries receipts, CancellationToken ct)
+        ClaimsPrincipal user, ReceiptQueries receipts, HttpContext http, CancellationToken ct)
     {
         Paging.TryCreate(page, limit, out var request, out var errors);
         errors.Require(from is null || to is null || from < to, "to", "must be after from");
         if (errors.Any)
             return ApiProblems.Validation(errors);
-        return TypedResults.Ok(await receipts.ListAsync(user.GetTenantId(), request, storeId, from, to, customerId, terminalId, ct));
+        if (storeId is { } store && http.Refusal(store) is { } notAssigned)
+            return notAssigned;
+        // Cashiers and managers see their stores' receipts only.
+        return TypedResults.Ok(await receipts.ListAsync(user.GetTenantId(), request, storeId, from, to, customerId, terminalId, http.Limit(), ct));
     }
 
     private static async Task<Results<Ok<Receipt>, ProblemHttpResult>> ByNumber(Guid storeId, string number, ClaimsPrincipal user,
-        ReceiptQueries receipts, CancellationToken ct)
+        ReceiptQueries receipts, HttpContext http, CancellationToken ct)
     {
+        if (http.Refusal(storeId) is { } notAssigned)
+            return notAssigned;
         var receipt = number.Length <= 40 ? await receipts.ByNumberAsync(user.GetTenantId(), storeId, number, ct) : null;
         return receipt is null
             ? ApiProblems.NotFound("receipt.not_found", $"Store {storeId} has no receipt {number}.")
@@ -188,8 +221,10 @@ public static class ReceiptEndpoints
     }
 
     private static async Task<Results<Ok<DailyReport>, ValidationProblem, ProblemHttpResult>> Daily(Guid storeId, DateOnly? date, ClaimsPrincipal user,
-        IGrainFactory grains, ReceiptQueries receipts, CancellationToken ct)
+        IGrainFactory grains, ReceiptQueries receipts, HttpContext http, CancellationToken ct)
     {
+        if (http.Refusal(storeId) is { } notAssigned)
+            return notAssigned;
         var tenantId = user.GetTenantId();
         var store = await grains.Reference<ITenantGrain>(tenantId).GetStoreAsync(storeId);
         if (store is null)

@@ -18,7 +18,7 @@ public sealed record DailyReport(Guid StoreId, DateOnly BusinessDate, int Receip
 public sealed class ReceiptQueries(NpgsqlDataSource db)
 {
     public async Task<ListPage<ReceiptSummary>> ListAsync(Guid tenantId, PageRequest page, Guid? storeId, DateTimeOffset? from, DateTimeOffset? to,
-        Guid? customerId, Guid? terminalId, CancellationToken ct)
+        Guid? customerId, Guid? terminalId, IReadOnlyList<Guid>? storeLimit, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand(
             """
@@ -26,6 +26,7 @@ public sealed class ReceiptQueries(NpgsqlDataSource db)
             FROM receipts
             WHERE tenant_id = $1 AND ($2::uuid IS NULL OR store_id = $2) AND ($3::timestamptz IS NULL OR created_at >= $3)
               AND ($4::timestamptz IS NULL OR created_at < $4) AND ($5::uuid IS NULL OR customer_id = $5) AND ($6::uuid IS NULL OR terminal_id = $6)
+              AND ($9::uuid[] IS NULL OR store_id = ANY ($9))
             ORDER BY created_at DESC, id
             LIMIT $7 OFFSET $8
             """);
@@ -35,6 +36,7 @@ public sealed class ReceiptQueries(NpgsqlDataSource db)
             cmd.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value, NpgsqlDbType = type });
         cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Limit });
         cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Offset });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)storeLimit?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
         var items = new List<ReceiptSummary>();
         long total = 0;
         await using var reader = await cmd.ExecuteReaderAsync(ct);

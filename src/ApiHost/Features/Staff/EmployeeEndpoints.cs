@@ -3,9 +3,12 @@ using System.Text.Json.Nodes;
 using JowiShop.ApiHost.Features.Auth;
 using JowiShop.ApiHost.Infrastructure;
 using JowiShop.Grains.Abstractions;
+using JowiShop.Grains.Abstractions.Staff;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace JowiShop.ApiHost.Features.Staff;
+
+public sealed record OwnershipTransferRequest(string? CurrentPassword);
 
 public sealed record EmployeeRequest(string? Name, string? Email, string? Phone, string? Password, string? Role, string? Position, IReadOnlyList<Guid>? StoreIds);
 
@@ -19,6 +22,8 @@ public static class EmployeeEndpoints
         group.MapPost("/", Create).RequireAuthorization(Policies.Admin).WithSummary("Hire: a login with a role (admin, manager, cashier), assigned to stores.");
         group.MapPatch("/{id:guid}", Update).RequireAuthorization(Policies.Admin).WithSummary("Change name, contacts, role, position, stores or password.");
         group.MapDelete("/{id:guid}", Delete).RequireAuthorization(Policies.Admin).WithSummary("Let go: soft-deletes the employee and its login.");
+        group.MapPost("/{id:guid}/ownership", TransferOwnership).RequireAuthorization(Policies.Owner)
+            .WithSummary("The owner hands the business to another employee (who becomes the owner; the caller becomes an admin).");
         return api;
     }
 
@@ -42,6 +47,8 @@ public static class EmployeeEndpoints
             request.StoreIds ?? [], errors, grains.Reference<ITenantGrain>(tenantId));
         if (fields is null)
             return ApiProblems.Validation(errors);
+        if (RoleRank.RefusesGranting(user.GetRole(), fields.Role) is { } forbidden)
+            return forbidden;
         var (conflict, id) = await employees.CreateAsync(tenantId, fields, ct);
         if (conflict != EmployeeConflict.None)
             return Conflict(conflict);
@@ -54,30 +61,73 @@ public static class EmployeeEndpoints
         var tenantId = user.GetTenantId();
         if (await employees.FindAsync(tenantId, id, ct) is not { } current)
             return NotFound(id);
+        if (RoleRank.RefusesActingOn(user, current) is { } refused)
+            return refused;
         var patch = new PatchBody(body, new FieldErrors());
         string? Text(string name, string? existing) => patch.Has(name) ? patch.Get<string>(name) : existing;
         var role = Text("role", current.Role);
         if (current.Role == Roles.Owner && role != Roles.Owner)
             return OwnerProtected();
+        var isSelf = current.UserId == user.GetUserId();
+        if (isSelf && patch.Has("password"))
+            return Forbidden("employee.self_password",
+                "Change your own password with POST /api/v1/auth/password, which asks for the current one.");
         var fields = await ValidateAsync(Text("name", current.Name), Text("email", current.Email), Text("phone", current.Phone),
             patch.Get<string>("password"), current.Role == Roles.Owner ? null : role, Text("position", current.Position),
             patch.Has("storeIds") ? patch.Get<Guid[]>("storeIds") ?? [] : current.StoreIds, patch.Errors, grains.Reference<ITenantGrain>(tenantId),
             keepOwner: current.Role == Roles.Owner);
         if (fields is null)
             return ApiProblems.Validation(patch.Errors);
-        var conflict = await employees.UpdateAsync(tenantId, current, fields, ct);
-        return conflict == EmployeeConflict.None ? TypedResults.Ok((await employees.FindAsync(tenantId, id, ct))!) : Conflict(conflict);
+        var storesChanged = !fields.StoreIds.Distinct().Order().SequenceEqual(current.StoreIds.Order());
+        if (isSelf && (fields.Role != current.Role || storesChanged))
+            return Forbidden("employee.self_change_forbidden", "Nobody changes their own role or store assignments.");
+        if (fields.Role != current.Role && RoleRank.RefusesGranting(user.GetRole(), fields.Role) is { } forbidden)
+            return forbidden;
+        // Anything that changes what the user may do or how they log in ends their sessions.
+        var endSessions = fields.Role != current.Role || storesChanged || fields.Password is not null
+            || fields.Email != current.Email || fields.Phone != current.Phone;
+        var conflict = await employees.UpdateAsync(tenantId, current, fields, endSessions, ct);
+        if (conflict != EmployeeConflict.None)
+            return Conflict(conflict);
+        await grains.Reference<IStaffAccessGrain>(current.UserId, tenantId.ToString()).ReloadAsync();
+        return TypedResults.Ok((await employees.FindAsync(tenantId, id, ct))!);
     }
 
-    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, ClaimsPrincipal user, Employees employees, CancellationToken ct)
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, ClaimsPrincipal user, Employees employees, IGrainFactory grains,
+        CancellationToken ct)
     {
         var tenantId = user.GetTenantId();
         if (await employees.FindAsync(tenantId, id, ct) is not { } current)
             return NotFound(id);
         if (current.Role == Roles.Owner)
             return OwnerProtected();
+        if (current.UserId == user.GetUserId())
+            return Forbidden("employee.self_change_forbidden", "Nobody deletes their own employment: another admin or the owner does.");
+        if (RoleRank.RefusesActingOn(user, current) is { } refused)
+            return refused;
         await employees.DeleteAsync(tenantId, current, ct);
+        await grains.Reference<IStaffAccessGrain>(current.UserId, tenantId.ToString()).ReloadAsync();
         return TypedResults.NoContent();
+    }
+
+    private static async Task<Results<Ok<Employee>, ValidationProblem, ProblemHttpResult>> TransferOwnership(Guid id, OwnershipTransferRequest request,
+        ClaimsPrincipal user, Employees employees, Accounts accounts, IGrainFactory grains, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(request.CurrentPassword))
+            return ApiProblems.Validation(new FieldErrors().Add("currentPassword", "is required: the owner's password confirms the transfer"));
+        var (tenantId, ownerId) = (user.GetTenantId(), user.GetUserId());
+        if (await employees.FindAsync(tenantId, id, ct) is not { } successor)
+            return NotFound(id);
+        if (successor.UserId == ownerId)
+            return ApiProblems.Conflict("employee.already_owner", "You already own this business.");
+        if (request.CurrentPassword.Length > AuthEndpoints.MaxPasswordLength
+            || await accounts.VerifyByIdAsync(tenantId, ownerId, request.CurrentPassword, ct) is null)
+            return Forbidden("auth.current_password_incorrect", "The current password is incorrect.");
+        await employees.TransferOwnershipAsync(tenantId, ownerId, successor, ct);
+        await Task.WhenAll(
+            grains.Reference<IStaffAccessGrain>(ownerId, tenantId.ToString()).ReloadAsync(),
+            grains.Reference<IStaffAccessGrain>(successor.UserId, tenantId.ToString()).ReloadAsync());
+        return TypedResults.Ok((await employees.FindAsync(tenantId, id, ct))!);
     }
 
     private static async Task<EmployeeFields?> ValidateAsync(string? name, string? email, string? phone, string? password, string? role,
@@ -103,7 +153,9 @@ public static class EmployeeEndpoints
     private static ProblemHttpResult NotFound(Guid id) => ApiProblems.NotFound("employee.not_found", $"Employee {id} does not exist.");
 
     private static ProblemHttpResult OwnerProtected() =>
-        ApiProblems.Conflict("employee.owner_protected", "The owner cannot be demoted or deleted.");
+        ApiProblems.Conflict("employee.owner_protected", "The owner cannot be demoted or deleted; the owner may transfer ownership.");
+
+    private static ProblemHttpResult Forbidden(string code, string detail) => ApiProblems.Problem(StatusCodes.Status403Forbidden, code, "Forbidden", detail);
 
     private static ProblemHttpResult Conflict(EmployeeConflict conflict) => conflict == EmployeeConflict.Phone
         ? ApiProblems.Conflict("employee.phone_taken", "A user with this phone already exists.")

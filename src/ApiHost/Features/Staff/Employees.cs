@@ -61,8 +61,31 @@ public sealed class Employees(NpgsqlDataSource db)
         return (await WriteAsync(tenantId, id, Guid.CreateVersion7(), f, create: true, ct), id);
     }
 
-    public Task<EmployeeConflict> UpdateAsync(Guid tenantId, Employee current, EmployeeFields f, CancellationToken ct) =>
-        WriteAsync(tenantId, current.Id, current.UserId, f, create: false, ct);
+    /// <summary>
+    /// Writes the employee; when <paramref name="endSessions"/> (role, credentials or stores changed),
+    /// the user's session version is bumped in the same transaction, ending every token they hold.
+    /// </summary>
+    public Task<EmployeeConflict> UpdateAsync(Guid tenantId, Employee current, EmployeeFields f, bool endSessions, CancellationToken ct) =>
+        WriteAsync(tenantId, current.Id, current.UserId, f, create: false, ct, endSessions);
+
+    /// <summary>
+    /// Makes <paramref name="successor"/> the owner and the current owner an admin, in one transaction
+    /// (the database allows one owner per tenant); both users' sessions end.
+    /// </summary>
+    public async Task TransferOwnershipAsync(Guid tenantId, Guid ownerUserId, Employee successor, CancellationToken ct)
+    {
+        await using var connection = await db.OpenConnectionAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var batch = new NpgsqlBatch(connection, tx);
+        batch.BatchCommands.Add(Sql.Command("UPDATE users SET role = 'admin', updated_at = now() WHERE tenant_id = $1 AND id = $2 AND role = 'owner'",
+            tenantId, ownerUserId));
+        batch.BatchCommands.Add(Sql.Command("UPDATE users SET role = 'owner', updated_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+            tenantId, successor.UserId));
+        foreach (var command in Sessions.EndAll(tenantId, ownerUserId).Concat(Sessions.EndAll(tenantId, successor.UserId)))
+            batch.BatchCommands.Add(command);
+        await batch.ExecuteNonQueryAsync(ct);
+        await tx.CommitAsync(ct);
+    }
 
     /// <summary>Soft-deletes the employee and its user, so the login stops working at once.</summary>
     public async Task DeleteAsync(Guid tenantId, Employee employee, CancellationToken ct)
@@ -77,11 +100,14 @@ public sealed class Employees(NpgsqlDataSource db)
                 Sql.Command("UPDATE users SET deleted_at = now() WHERE tenant_id = $1 AND id = $2", tenantId, employee.UserId),
             },
         };
+        foreach (var command in Sessions.EndAll(tenantId, employee.UserId))
+            batch.BatchCommands.Add(command);
         await batch.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
     }
 
-    private async Task<EmployeeConflict> WriteAsync(Guid tenantId, Guid employeeId, Guid userId, EmployeeFields f, bool create, CancellationToken ct)
+    private async Task<EmployeeConflict> WriteAsync(Guid tenantId, Guid employeeId, Guid userId, EmployeeFields f, bool create, CancellationToken ct,
+        bool endSessions = false)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -103,6 +129,9 @@ public sealed class Employees(NpgsqlDataSource db)
             batch.BatchCommands.Add(Sql.Command("UPDATE employees SET position = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2",
                 tenantId, employeeId, Text(f.Position)));
             batch.BatchCommands.Add(Sql.Command("DELETE FROM employee_stores WHERE tenant_id = $1 AND employee_id = $2", tenantId, employeeId));
+            if (endSessions)
+                foreach (var command in Sessions.EndAll(tenantId, userId))
+                    batch.BatchCommands.Add(command);
         }
         batch.BatchCommands.Add(Sql.Command(
             "INSERT INTO employee_stores (tenant_id, employee_id, store_id) SELECT $1, $2, s FROM unnest($3::uuid[]) AS s",

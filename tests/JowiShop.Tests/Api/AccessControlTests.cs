@@ -1,0 +1,242 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using JowiShop.ApiHost.Features.Auth;
+using JowiShop.ApiHost.Features.Staff;
+using JowiShop.ApiHost.Features.Receipts;
+using JowiShop.Grains.Abstractions;
+using JowiShop.Grains.Abstractions.Sales;
+using JowiShop.Tests.Infrastructure;
+using Xunit;
+
+namespace JowiShop.Tests.Api;
+
+/// <summary>
+/// Sessions that end when access is taken away, a role hierarchy nobody climbs, store scope and
+/// discount authority (issue 11, items 1, 2, 5 and 9). Each test failed on the code before them.
+/// </summary>
+public sealed class AccessControlTests(ApiFixture api) : IClassFixture<ApiFixture>
+{
+    private const string NewPassword = "Changed#54321";
+
+    private static object TenantSettings(object? limits = null) =>
+        new { currency = "UZS", timeZone = "Asia/Tashkent", negativeStock = "allow", maxDiscountPercent = limits };
+
+    [Fact]
+    public async Task An_admin_cannot_take_over_the_owner_or_another_admin()
+    {
+        var (owner, registration) = await api.Factory.RegisterAsync();
+        var owners = await (await owner.GetAsync("/api/v1/employees")).ReadAsync<ListPage<Employee>>();
+        var ownerEmployee = owners.Items.Single(e => e.Role == Roles.Owner);
+        var admin = await TestUsers.AddAsync(api.Factory, registration.TenantId, Roles.Admin);
+        var otherAdmin = await TestUsers.AddAsync(api.Factory, registration.TenantId, Roles.Admin);
+
+        foreach (var body in new object[] { new { password = "Takeover#123" }, new { email = "thief@example.com" }, new { name = "Renamed" } })
+        {
+            await (await admin.Client.PatchAsJsonAsync($"/api/v1/employees/{ownerEmployee.Id}", body))
+                .AssertProblemAsync(HttpStatusCode.Forbidden, "employee.rank_forbidden");
+            await (await admin.Client.PatchAsJsonAsync($"/api/v1/employees/{otherAdmin.EmployeeId}", body))
+                .AssertProblemAsync(HttpStatusCode.Forbidden, "employee.rank_forbidden");
+        }
+        await (await admin.Client.DeleteAsync($"/api/v1/employees/{otherAdmin.EmployeeId}")).AssertProblemAsync(HttpStatusCode.Forbidden, "employee.rank_forbidden");
+        // Nobody appoints an owner or a peer; nobody changes their own role or stores.
+        await (await admin.Client.PostAsJsonAsync("/api/v1/employees", new { name = "Peer", email = $"peer-{Guid.NewGuid():N}@example.com", password = "Secret#12345", role = "admin" }))
+            .AssertProblemAsync(HttpStatusCode.Forbidden, "employee.role_forbidden");
+        await (await owner.PostAsJsonAsync("/api/v1/employees", new { name = "Co-owner", email = $"co-{Guid.NewGuid():N}@example.com", password = "Secret#12345", role = "owner" }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "validation.failed");
+        await (await admin.Client.PatchAsJsonAsync($"/api/v1/employees/{admin.EmployeeId}", new { role = "manager" }))
+            .AssertProblemAsync(HttpStatusCode.Forbidden, "employee.self_change_forbidden");
+        await (await admin.Client.PatchAsJsonAsync($"/api/v1/employees/{admin.EmployeeId}", new { storeIds = Array.Empty<Guid>() }))
+            .AssertProblemAsync(HttpStatusCode.Forbidden, "employee.self_change_forbidden");
+        await (await admin.Client.PatchAsJsonAsync($"/api/v1/employees/{admin.EmployeeId}", new { password = "Selfset#12345" }))
+            .AssertProblemAsync(HttpStatusCode.Forbidden, "employee.self_password");
+        // Ownership moves only by the owner's transfer.
+        await (await admin.Client.PostAsJsonAsync($"/api/v1/employees/{admin.EmployeeId}/ownership", new { currentPassword = TestUsers.Password }))
+            .AssertProblemAsync(HttpStatusCode.Forbidden, "auth.forbidden");
+
+        // The owner's login still works with the original password: nothing above changed it.
+        await api.Factory.LoginAsync(ownerEmployee.Email!, "Secret#12345");
+        // Below their rank an admin acts freely.
+        var cashier = await TestUsers.AddAsync(api.Factory, registration.TenantId, Roles.Cashier);
+        (await admin.Client.PatchAsJsonAsync($"/api/v1/employees/{cashier.EmployeeId}", new { position = "Senior cashier" })).EnsureSuccessStatusCode();
+    }
+
+    [Fact]
+    public async Task Deleting_demoting_or_reassigning_ends_the_users_tokens_at_the_next_request()
+    {
+        var (owner, registration) = await api.Factory.RegisterAsync();
+        var deleted = await TestUsers.AddAsync(api.Factory, registration.TenantId, Roles.Admin);
+        var demoted = await TestUsers.AddAsync(api.Factory, registration.TenantId, Roles.Admin);
+        var moved = await TestUsers.AddAsync(api.Factory, registration.TenantId, Roles.Cashier);
+        var settings = TenantSettings();
+        (await deleted.Client.PutAsJsonAsync("/api/v1/tenant/settings", settings)).EnsureSuccessStatusCode();
+
+        (await owner.DeleteAsync($"/api/v1/employees/{deleted.EmployeeId}")).EnsureSuccessStatusCode();
+        await (await deleted.Client.PutAsJsonAsync("/api/v1/tenant/settings", settings)).AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.session_ended");
+        await (await deleted.Client.GetAsync("/api/v1/stores")).AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.session_ended");
+
+        (await owner.PatchAsJsonAsync($"/api/v1/employees/{demoted.EmployeeId}", new { role = "cashier" })).EnsureSuccessStatusCode();
+        await (await demoted.Client.GetAsync("/api/v1/stores")).AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.session_ended");
+        // A new login carries the new role: admin-only writes are refused.
+        var relogged = await api.Factory.LoginAsync(demoted.Email, TestUsers.Password);
+        await (await relogged.PutAsJsonAsync("/api/v1/tenant/settings", settings)).AssertProblemAsync(HttpStatusCode.Forbidden, "auth.forbidden");
+
+        (await owner.PatchAsJsonAsync($"/api/v1/employees/{moved.EmployeeId}", new { storeIds = Array.Empty<Guid>() })).EnsureSuccessStatusCode();
+        await (await moved.Client.GetAsync("/api/v1/stores")).AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.session_ended");
+
+        // A password reset by the owner ends the cashier's sessions too.
+        var reset = await TestUsers.AddAsync(api.Factory, registration.TenantId, Roles.Cashier);
+        (await owner.PatchAsJsonAsync($"/api/v1/employees/{reset.EmployeeId}", new { password = NewPassword })).EnsureSuccessStatusCode();
+        await (await reset.Client.GetAsync("/api/v1/stores")).AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.session_ended");
+        // A change that grants nothing new keeps them working.
+        var renamed = await TestUsers.AddAsync(api.Factory, registration.TenantId, Roles.Cashier);
+        (await owner.PatchAsJsonAsync($"/api/v1/employees/{renamed.EmployeeId}", new { name = "New name" })).EnsureSuccessStatusCode();
+        (await renamed.Client.GetAsync("/api/v1/stores")).EnsureSuccessStatusCode();
+    }
+
+    [Fact]
+    public async Task Refresh_tokens_rotate_and_a_reused_one_revokes_its_family()
+    {
+        var (_, registration) = await api.Factory.RegisterAsync();
+        var cashier = await TestUsers.AddAsync(api.Factory, registration.TenantId, Roles.Cashier);
+        var client = api.Factory.CreateClient();
+        var login = await (await client.PostAsJsonAsync("/api/v1/auth/login", new { login = cashier.Email, password = TestUsers.Password }))
+            .ReadAsync<LoginResponse>();
+        Assert.InRange(login.ExpiresIn, 60, 3600); // minutes, not hours
+        Assert.True(login.RefreshExpiresAt > DateTimeOffset.UtcNow.AddDays(1));
+
+        var second = await (await client.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = login.RefreshToken })).ReadAsync<LoginResponse>();
+        Assert.NotEqual(login.RefreshToken, second.RefreshToken);
+        var third = await (await client.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = second.RefreshToken })).ReadAsync<LoginResponse>();
+        Assert.Equal(cashier.UserId, third.User.Id);
+
+        // The first token comes back (a copy was stolen): its whole family dies, including the newest token.
+        await (await client.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = login.RefreshToken }))
+            .AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.refresh_token_reused");
+        await (await client.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = third.RefreshToken }))
+            .AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.session_ended");
+        await (await client.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = "not-a-token" }))
+            .AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.refresh_token_invalid");
+
+        // Another login's family is untouched.
+        var other = await (await client.PostAsJsonAsync("/api/v1/auth/login", new { login = cashier.Email, password = TestUsers.Password })).ReadAsync<LoginResponse>();
+        (await client.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = other.RefreshToken })).EnsureSuccessStatusCode();
+    }
+
+    [Fact]
+    public async Task Logout_and_password_change_end_sessions_and_the_password_change_needs_the_current_one()
+    {
+        var (_, registration) = await api.Factory.RegisterAsync();
+        var cashier = await TestUsers.AddAsync(api.Factory, registration.TenantId, Roles.Cashier);
+        var anon = api.Factory.CreateClient();
+        var tillA = await (await anon.PostAsJsonAsync("/api/v1/auth/login", new { login = cashier.Email, password = TestUsers.Password })).ReadAsync<LoginResponse>();
+        var tillB = await (await anon.PostAsJsonAsync("/api/v1/auth/login", new { login = cashier.Email, password = TestUsers.Password })).ReadAsync<LoginResponse>();
+        var a = Bearer(tillA.AccessToken);
+        var b = Bearer(tillB.AccessToken);
+
+        await (await a.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = "Wrong#12345", newPassword = NewPassword }))
+            .AssertProblemAsync(HttpStatusCode.Forbidden, "auth.current_password_incorrect");
+        var changed = await (await a.PostAsJsonAsync("/api/v1/auth/password", new { currentPassword = TestUsers.Password, newPassword = NewPassword }))
+            .ReadAsync<LoginResponse>();
+        // Till B and till A's old tokens are out; the new session from the change works.
+        await (await b.GetAsync("/api/v1/stores")).AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.session_ended");
+        await (await a.GetAsync("/api/v1/stores")).AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.session_ended");
+        await (await anon.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = tillB.RefreshToken }))
+            .AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.session_ended");
+        var current = Bearer(changed.AccessToken);
+        (await current.GetAsync("/api/v1/stores")).EnsureSuccessStatusCode();
+        await (await anon.PostAsJsonAsync("/api/v1/auth/login", new { login = cashier.Email, password = TestUsers.Password }))
+            .AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.invalid_credentials");
+
+        Assert.Equal(HttpStatusCode.NoContent, (await current.PostAsync("/api/v1/auth/logout", null)).StatusCode);
+        await (await current.GetAsync("/api/v1/stores")).AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.session_ended");
+        await (await anon.PostAsJsonAsync("/api/v1/auth/refresh", new { refreshToken = changed.RefreshToken }))
+            .AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.session_ended");
+    }
+
+    [Fact]
+    public async Task The_owner_transfers_ownership_and_both_sessions_restart_with_their_new_roles()
+    {
+        var (owner, registration) = await api.Factory.RegisterAsync();
+        var successor = await TestUsers.AddAsync(api.Factory, registration.TenantId, Roles.Admin);
+        await (await owner.PostAsJsonAsync($"/api/v1/employees/{successor.EmployeeId}/ownership", new { currentPassword = "Wrong#12345" }))
+            .AssertProblemAsync(HttpStatusCode.Forbidden, "auth.current_password_incorrect");
+
+        var promoted = await (await owner.PostAsJsonAsync($"/api/v1/employees/{successor.EmployeeId}/ownership", new { currentPassword = "Secret#12345" }))
+            .ReadAsync<Employee>();
+        Assert.Equal(Roles.Owner, promoted.Role);
+        await (await owner.GetAsync("/api/v1/stores")).AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.session_ended");
+        await (await successor.Client.GetAsync("/api/v1/stores")).AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.session_ended");
+
+        var newOwner = await api.Factory.LoginAsync(successor.Email, TestUsers.Password);
+        var employees = await (await newOwner.GetAsync("/api/v1/employees")).ReadAsync<ListPage<Employee>>();
+        Assert.Equal(successor.UserId, Assert.Single(employees.Items, e => e.Role == Roles.Owner).UserId);
+        Assert.Equal(Roles.Admin, employees.Items.Single(e => e.UserId == registration.User.Id).Role);
+    }
+
+    [Fact]
+    public async Task Cashiers_and_managers_work_only_at_their_stores()
+    {
+        var shop = await TestShop.CreateAsync(api.Factory, stores: 2);
+        var (storeA, storeB) = (shop.StoreIds[0], shop.StoreIds[1]);
+        var cashier = await TestUsers.AddAndLoginAsync(api.Factory, shop.TenantId, Roles.Cashier, [storeA]);
+        var manager = await TestUsers.AddAndLoginAsync(api.Factory, shop.TenantId, Roles.Manager, [storeA]);
+
+        var soldAtA = await (await cashier.PostAsJsonAsync("/api/v1/receipts", shop.Sale(storeA))).ReadAsync<Receipt>(HttpStatusCode.Created);
+        await (await cashier.PostAsJsonAsync("/api/v1/receipts", shop.Sale(storeB))).AssertProblemAsync(HttpStatusCode.Forbidden, "store.not_assigned");
+        var soldAtB = await (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", shop.Sale(storeB))).ReadAsync<Receipt>(HttpStatusCode.Created);
+
+        foreach (var client in new[] { cashier, manager })
+        {
+            await (await client.GetAsync($"/api/v1/receipts/{soldAtB.Id}")).AssertProblemAsync(HttpStatusCode.Forbidden, "store.not_assigned");
+            (await client.GetAsync($"/api/v1/receipts/{soldAtA.Id}")).EnsureSuccessStatusCode();
+            await (await client.GetAsync($"/api/v1/receipts?storeId={storeB}")).AssertProblemAsync(HttpStatusCode.Forbidden, "store.not_assigned");
+            var listed = await (await client.GetAsync("/api/v1/receipts?limit=100")).ReadAsync<ListPage<ReceiptSummary>>();
+            Assert.All(listed.Items, r => Assert.Equal(storeA, r.StoreId));
+            await (await client.GetAsync($"/api/v1/stores/{storeB}/receipts/by-number/{soldAtB.ReceiptNumber}"))
+                .AssertProblemAsync(HttpStatusCode.Forbidden, "store.not_assigned");
+            var barcode = shop.Products[0].Variants[0].Barcodes[0];
+            await (await client.GetAsync($"/api/v1/products/by-barcode/{barcode}?storeId={storeB}")).AssertProblemAsync(HttpStatusCode.Forbidden, "store.not_assigned");
+            (await client.GetAsync($"/api/v1/products/by-barcode/{barcode}?storeId={storeA}")).EnsureSuccessStatusCode();
+        }
+        await (await manager.GetAsync($"/api/v1/stores/{storeB}/reports/daily")).AssertProblemAsync(HttpStatusCode.Forbidden, "store.not_assigned");
+        (await manager.GetAsync($"/api/v1/stores/{storeA}/reports/daily")).EnsureSuccessStatusCode();
+        // Admins and the owner work everywhere.
+        var admin = await TestUsers.AddAndLoginAsync(api.Factory, shop.TenantId, Roles.Admin, []);
+        (await admin.GetAsync($"/api/v1/receipts/{soldAtB.Id}")).EnsureSuccessStatusCode();
+    }
+
+    [Fact]
+    public async Task Discounts_are_limited_per_role_by_the_tenant_settings()
+    {
+        var shop = await TestShop.CreateAsync(api.Factory);
+        var store = shop.StoreIds[0];
+        var cashier = await TestUsers.AddAndLoginAsync(api.Factory, shop.TenantId, Roles.Cashier);
+        var variant = shop.Products[0].Variants[0];
+        object Sale(decimal discount) => new
+        {
+            id = Guid.NewGuid(), storeId = store, terminalId = shop.TerminalByStore[store],
+            items = new[] { new { variantId = variant.Id, quantity = 1m, discount } },
+            payments = new[] { new { method = "cash", amount = variant.Price } },
+        };
+
+        // The reproduced give-away: a discount of the whole line by a cashier.
+        await (await cashier.PostAsJsonAsync("/api/v1/receipts", Sale(variant.Price))).AssertProblemAsync(HttpStatusCode.Forbidden, "receipt.discount_forbidden");
+        await (await cashier.PostAsJsonAsync("/api/v1/receipts", Sale(0.01m))).AssertProblemAsync(HttpStatusCode.Forbidden, "receipt.discount_forbidden");
+        Assert.Equal(0L, await shop.ScalarAsync<long>("SELECT count(*) FROM receipts WHERE tenant_id = $1", shop.TenantId));
+
+        (await shop.Owner.PutAsJsonAsync("/api/v1/tenant/settings", TenantSettings(new { cashier = 10m, manager = 100m, admin = 100m }))).EnsureSuccessStatusCode();
+        // Exactly 10% passes, a cent more does not (price 1000.00: 100.00 is 10%).
+        (await cashier.PostAsJsonAsync("/api/v1/receipts", Sale(variant.Price / 10m))).EnsureSuccessStatusCode();
+        await (await cashier.PostAsJsonAsync("/api/v1/receipts", Sale(variant.Price / 10m + 0.01m))).AssertProblemAsync(HttpStatusCode.Forbidden, "receipt.discount_forbidden");
+        // The owner is not limited.
+        (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", Sale(variant.Price))).EnsureSuccessStatusCode();
+    }
+
+    private HttpClient Bearer(string token)
+    {
+        var client = api.Factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+}

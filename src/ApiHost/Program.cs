@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using JowiShop.ApiHost.Features.Audit;
 using JowiShop.ApiHost.Features.Auth;
 using JowiShop.ApiHost.Features.Customers;
 using JowiShop.ApiHost.Features.Health;
@@ -139,6 +140,7 @@ api.MapInventoryEndpoints();
 api.MapCustomerEndpoints();
 api.MapSearchEndpoints();
 api.MapEmployeeEndpoints();
+api.MapAuditEndpoints();
 
 app.Run();
 

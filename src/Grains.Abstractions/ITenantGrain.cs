@@ -12,7 +12,8 @@ public interface ITenantGrain : IGrainWithGuidKey
     [ReadOnly]
     Task<TenantSettings> GetSettingsAsync();
 
-    Task<TenantSettings> UpdateSettingsAsync(TenantSettings settings);
+    /// <summary>Replaces the settings; <paramref name="actorId"/> is recorded in the audit trail.</summary>
+    Task<TenantSettings> UpdateSettingsAsync(TenantSettings settings, Guid? actorId = null);
 
     [ReadOnly]
     Task<ListPage<Store>> ListStoresAsync(PageRequest page);

@@ -66,10 +66,32 @@ public sealed class TenantGrain(
     public Task<TenantSettings> GetSettingsAsync() =>
         Task.FromResult(settings.State.Settings with { MaxDiscountPercent = settings.State.Settings.DiscountLimits });
 
-    public async Task<TenantSettings> UpdateSettingsAsync(TenantSettings updated)
+    public async Task<TenantSettings> UpdateSettingsAsync(TenantSettings updated, Guid? actorId = null)
     {
+        var previous = settings.State.Settings;
         settings.State.Settings = updated;
-        await settings.WriteStateAsync();
+        try
+        {
+            await settings.WriteStateAsync();
+        }
+        catch
+        {
+            settings.State.Settings = previous; // not stored: memory must not claim it was
+            throw;
+        }
+        // The storage provider owns its own transaction, so this entry follows the committed change
+        // (a failure here is answered as an error, with the settings already changed: docs/security.md).
+        try
+        {
+            await using var audit = db.CreateBatch();
+            audit.BatchCommands.Add(AuditTrail.Entry(TenantId, actorId, "tenant.settings_changed", "tenant", TenantId,
+                details: new { from = previous, to = updated }));
+            await audit.ExecuteNonQueryAsync();
+        }
+        catch (NpgsqlException e)
+        {
+            throw DatabaseFailures.Translate(e);
+        }
         return updated;
     }
 

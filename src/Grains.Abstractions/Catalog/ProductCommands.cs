@@ -39,7 +39,9 @@ public sealed record VariantPatch(
     [property: Id(4)] decimal? Cost = null,
     [property: Id(5)] bool ClearCost = false,
     [property: Id(6)] VariantUnit? Unit = null,
-    [property: Id(7)] bool? Active = null);
+    [property: Id(7)] bool? Active = null,
+    // Who asks, for the audit entry of a price change.
+    [property: Id(8)] Guid? ActorId = null);
 
 public enum CatalogOutcome
 {

@@ -198,6 +198,9 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             foreach (var barcode in added)
                 batch.BatchCommands.Add(BarcodeInsert(variantId, barcode, now));
             batch.BatchCommands.Add(Sql.Command("UPDATE products SET updated_at = $3 WHERE tenant_id = $1 AND id = $2", _tenantId, _productId, now));
+            if (updated.Price != current.Price)
+                batch.BatchCommands.Add(AuditTrail.Entry(_tenantId, patch.ActorId, "variant.price_changed", "variant", variantId,
+                    details: new { productId = _productId, from = current.Price, to = updated.Price }));
             await batch.ExecuteNonQueryAsync();
             return null;
         }, patch.Sku is null ? null : [patch.Sku], added);

@@ -78,6 +78,13 @@ public sealed class Accounts(NpgsqlDataSource db)
         }
 
         var result = Hasher.VerifyHashedPassword(account!, account?.PasswordHash ?? DecoyHash, password);
+        if (account is not null && result == PasswordVerificationResult.Failed)
+        {
+            // A wrong password for a real user goes to the tenant's audit trail (unknown logins have no tenant: logged only).
+            await using var audit = db.CreateBatch();
+            audit.BatchCommands.Add(AuditTrail.Entry(account.TenantId, null, "auth.login_failed", "user", account.Id, details: new { login }));
+            await audit.ExecuteNonQueryAsync(ct);
+        }
         return account is not null && result != PasswordVerificationResult.Failed ? account : null;
     }
 
@@ -108,6 +115,7 @@ public sealed class Accounts(NpgsqlDataSource db)
         foreach (var command in Sessions.EndAll(tenantId, userId))
             batch.BatchCommands.Add(command);
         batch.BatchCommands.Add(Sql.Command("UPDATE users SET password_hash = $3 WHERE tenant_id = $1 AND id = $2", tenantId, userId, hash));
+        batch.BatchCommands.Add(AuditTrail.Entry(tenantId, userId, "auth.password_changed", "user", userId));
         var version = (long)(await batch.ExecuteScalarAsync(ct))!;
         await tx.CommitAsync(ct);
         return version;
@@ -121,6 +129,7 @@ public sealed class Accounts(NpgsqlDataSource db)
         await using var batch = new NpgsqlBatch(connection, tx);
         foreach (var command in Sessions.EndAll(tenantId, userId))
             batch.BatchCommands.Add(command);
+        batch.BatchCommands.Add(AuditTrail.Entry(tenantId, userId, "auth.logout", "user", userId));
         await batch.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
     }

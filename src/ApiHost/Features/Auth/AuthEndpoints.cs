@@ -69,7 +69,8 @@ public static class AuthEndpoints
                 ? ApiProblems.Conflict("auth.phone_taken", "A user with this phone is already registered.")
                 : ApiProblems.Conflict("auth.email_taken", "A user with this email is already registered.");
 
-        var session = await sessions.OpenAsync(new SessionUser(registration.UserId, registration.TenantId, ownerName, Grains.Abstractions.Roles.Owner, 1), ct);
+        var session = await sessions.OpenAsync(new SessionUser(registration.UserId, registration.TenantId, ownerName, Grains.Abstractions.Roles.Owner, 1),
+            "tenant.registered", ct);
         return TypedResults.Created("/api/v1/tenant", new RegisterResponse(
             registration.TenantId, registration.StoreId, session.AccessToken, "Bearer", session.ExpiresIn, session.RefreshToken, session.RefreshExpiresAt,
             new TokenUser(registration.UserId, registration.TenantId, Grains.Abstractions.Roles.Owner, ownerName)));
@@ -96,7 +97,7 @@ public static class AuthEndpoints
             return ApiProblems.Unauthorized("auth.invalid_credentials", "The login or password is incorrect.");
         }
 
-        var session = await sessions.OpenAsync(account.SessionUser, ct);
+        var session = await sessions.OpenAsync(account.SessionUser, "auth.login", ct);
         return TypedResults.Ok(Response(session, account.SessionUser));
     }
 
@@ -150,7 +151,7 @@ public static class AuthEndpoints
         await grains.Reference<IStaffAccessGrain>(userId, tenantId.ToString()).ReloadAsync();
         // This device goes on with a new session; every other one must log in again.
         var sessionUser = account.SessionUser with { SessionVersion = version };
-        return TypedResults.Ok(Response(await sessions.OpenAsync(sessionUser, ct), sessionUser));
+        return TypedResults.Ok(Response(await sessions.OpenAsync(sessionUser, auditAction: null, ct), sessionUser));
     }
 
     private static LoginResponse Response(SessionTokens session, SessionUser user) =>

@@ -21,11 +21,19 @@ public enum RefreshOutcome { Rotated, Unknown, Expired, Reused, SessionEnded }
 /// </summary>
 public sealed class Sessions(NpgsqlDataSource db, AccessTokenIssuer tokens, JwtSettings settings, TimeProvider clock)
 {
-    /// <summary>Opens a session (a new family) for a user who just proved their password.</summary>
-    public async Task<SessionTokens> OpenAsync(SessionUser user, CancellationToken ct)
+    /// <summary>
+    /// Opens a session (a new family) for a user who just proved their password, with its audit
+    /// entry (<paramref name="auditAction"/>, null for none) in the same implicit transaction.
+    /// </summary>
+    public async Task<SessionTokens> OpenAsync(SessionUser user, string? auditAction, CancellationToken ct)
     {
-        await using var connection = await db.OpenConnectionAsync(ct);
-        return await IssueAsync(connection, null, user, Guid.CreateVersion7(), ct);
+        var (insert, tokens) = Issue(user, Guid.CreateVersion7());
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(insert);
+        if (auditAction is not null)
+            batch.BatchCommands.Add(AuditTrail.Entry(user.TenantId, user.UserId, auditAction, "user", user.UserId));
+        await batch.ExecuteNonQueryAsync(ct);
+        return tokens;
     }
 
     /// <summary>Rotates a refresh token: the new tokens, or why not.</summary>
@@ -65,9 +73,14 @@ public sealed class Sessions(NpgsqlDataSource db, AccessTokenIssuer tokens, JwtS
 
         if (used && !revoked)
         {
-            await using var revoke = new NpgsqlCommand(
-                "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL", connection, tx);
-            revoke.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = familyId });
+            await using var revoke = new NpgsqlBatch(connection, tx)
+            {
+                BatchCommands =
+                {
+                    Sql.Command("UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL", familyId),
+                    AuditTrail.Entry(user.TenantId, null, "auth.refresh_token_reused", "user", user.UserId, details: new { familyId }),
+                },
+            };
             await revoke.ExecuteNonQueryAsync(ct);
             await tx.CommitAsync(ct);
             return (RefreshOutcome.Reused, null, user);
@@ -79,12 +92,10 @@ public sealed class Sessions(NpgsqlDataSource db, AccessTokenIssuer tokens, JwtS
         if (expiresAt <= clock.GetUtcNow())
             return (RefreshOutcome.Expired, null, user);
 
-        await using (var markUsed = new NpgsqlCommand("UPDATE refresh_tokens SET used_at = now() WHERE id = $1", connection, tx))
-        {
-            markUsed.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tokenId });
-            await markUsed.ExecuteNonQueryAsync(ct);
-        }
-        var issued = await IssueAsync(connection, tx, user, familyId, ct);
+        var (insert, issued) = Issue(user, familyId);
+        await using (var rotate = new NpgsqlBatch(connection, tx)
+                     { BatchCommands = { Sql.Command("UPDATE refresh_tokens SET used_at = now() WHERE id = $1", tokenId), insert } })
+            await rotate.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
         return (RefreshOutcome.Rotated, issued, user);
     }
@@ -101,19 +112,18 @@ public sealed class Sessions(NpgsqlDataSource db, AccessTokenIssuer tokens, JwtS
         RevokeAll(tenantId, userId),
     ];
 
-    private async Task<SessionTokens> IssueAsync(NpgsqlConnection connection, NpgsqlTransaction? tx, SessionUser user, Guid familyId, CancellationToken ct)
+    /// <summary>A new refresh token of the family (its insert, to run in the caller's transaction) and the access token with it.</summary>
+    private (NpgsqlBatchCommand Insert, SessionTokens Tokens) Issue(SessionUser user, Guid familyId)
     {
         var refresh = Base64Url(RandomNumberGenerator.GetBytes(32));
         var expiresAt = clock.GetUtcNow() + settings.RefreshTokenLifetime;
-        await using var insert = new NpgsqlCommand(
+        var insert = Sql.Command(
             """
             INSERT INTO refresh_tokens (id, tenant_id, user_id, family_id, token_hash, session_version, expires_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7)
-            """, connection, tx);
-        Sql.Add(insert.Parameters, Guid.CreateVersion7(), user.TenantId, user.UserId, familyId, Hash(refresh), user.SessionVersion, expiresAt);
-        await insert.ExecuteNonQueryAsync(ct);
+            """, Guid.CreateVersion7(), user.TenantId, user.UserId, familyId, Hash(refresh), user.SessionVersion, expiresAt);
         var (access, expiresIn) = tokens.Issue(user.UserId, user.TenantId, user.Role, user.Name, user.SessionVersion);
-        return new SessionTokens(access, expiresIn, refresh, expiresAt);
+        return (insert, new SessionTokens(access, expiresIn, refresh, expiresAt));
     }
 
     private static byte[] Hash(string token) => SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token));

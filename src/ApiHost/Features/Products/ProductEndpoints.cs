@@ -162,7 +162,7 @@ public static class ProductEndpoints
             return ApiProblems.Validation(errors);
 
         var result = await Grain(grains, user, id).UpdateVariantAsync(variantId, new VariantPatch(
-            name?.Trim(), sku?.Trim(), barcodes, price, cost, patch.IsNull("cost"), unit, active));
+            name?.Trim(), sku?.Trim(), barcodes, price, cost, patch.IsNull("cost"), unit, active, user.GetUserId()));
         return result.Outcome switch
         {
             CatalogOutcome.Ok => TypedResults.Ok(result.Product!),

@@ -49,7 +49,7 @@ public static class EmployeeEndpoints
             return ApiProblems.Validation(errors);
         if (RoleRank.RefusesGranting(user.GetRole(), fields.Role) is { } forbidden)
             return forbidden;
-        var (conflict, id) = await employees.CreateAsync(tenantId, fields, ct);
+        var (conflict, id) = await employees.CreateAsync(tenantId, user.GetUserId(), fields, ct);
         if (conflict != EmployeeConflict.None)
             return Conflict(conflict);
         return TypedResults.Created($"/api/v1/employees/{id}", (await employees.FindAsync(tenantId, id, ct))!);
@@ -86,7 +86,7 @@ public static class EmployeeEndpoints
         // Anything that changes what the user may do or how they log in ends their sessions.
         var endSessions = fields.Role != current.Role || storesChanged || fields.Password is not null
             || fields.Email != current.Email || fields.Phone != current.Phone;
-        var conflict = await employees.UpdateAsync(tenantId, current, fields, endSessions, ct);
+        var conflict = await employees.UpdateAsync(tenantId, user.GetUserId(), current, fields, endSessions, ct);
         if (conflict != EmployeeConflict.None)
             return Conflict(conflict);
         await grains.Reference<IStaffAccessGrain>(current.UserId, tenantId.ToString()).ReloadAsync();
@@ -105,7 +105,7 @@ public static class EmployeeEndpoints
             return Forbidden("employee.self_change_forbidden", "Nobody deletes their own employment: another admin or the owner does.");
         if (RoleRank.RefusesActingOn(user, current) is { } refused)
             return refused;
-        await employees.DeleteAsync(tenantId, current, ct);
+        await employees.DeleteAsync(tenantId, user.GetUserId(), current, ct);
         await grains.Reference<IStaffAccessGrain>(current.UserId, tenantId.ToString()).ReloadAsync();
         return TypedResults.NoContent();
     }

@@ -55,18 +55,32 @@ public sealed class Employees(NpgsqlDataSource db)
         return await reader.ReadAsync(ct) ? Read(reader) : null;
     }
 
-    public async Task<(EmployeeConflict Conflict, Guid Id)> CreateAsync(Guid tenantId, EmployeeFields f, CancellationToken ct)
+    public async Task<(EmployeeConflict Conflict, Guid Id)> CreateAsync(Guid tenantId, Guid actorId, EmployeeFields f, CancellationToken ct)
     {
         var id = Guid.CreateVersion7();
-        return (await WriteAsync(tenantId, id, Guid.CreateVersion7(), f, create: true, ct), id);
+        var audit = AuditTrail.Entry(tenantId, actorId, "employee.created", "employee", id, details: new { f.Role, f.StoreIds });
+        return (await WriteAsync(tenantId, id, Guid.CreateVersion7(), f, create: true, ct, audit: audit), id);
     }
 
     /// <summary>
     /// Writes the employee; when <paramref name="endSessions"/> (role, credentials or stores changed),
     /// the user's session version is bumped in the same transaction, ending every token they hold.
     /// </summary>
-    public Task<EmployeeConflict> UpdateAsync(Guid tenantId, Employee current, EmployeeFields f, bool endSessions, CancellationToken ct) =>
-        WriteAsync(tenantId, current.Id, current.UserId, f, create: false, ct, endSessions);
+    public Task<EmployeeConflict> UpdateAsync(Guid tenantId, Guid actorId, Employee current, EmployeeFields f, bool endSessions, CancellationToken ct)
+    {
+        // Which fields changed, never their secret values.
+        var changed = new List<string>();
+        if (f.Name != current.Name) changed.Add("name");
+        if (f.Email != current.Email) changed.Add("email");
+        if (f.Phone != current.Phone) changed.Add("phone");
+        if (f.Position != current.Position) changed.Add("position");
+        if (f.Password is not null) changed.Add("password");
+        if (!f.StoreIds.Distinct().Order().SequenceEqual(current.StoreIds.Order())) changed.Add("storeIds");
+        var audit = f.Role != current.Role
+            ? AuditTrail.Entry(tenantId, actorId, "employee.role_changed", "employee", current.Id, details: new { from = current.Role, to = f.Role, changed })
+            : AuditTrail.Entry(tenantId, actorId, "employee.updated", "employee", current.Id, details: new { changed, f.StoreIds });
+        return WriteAsync(tenantId, current.Id, current.UserId, f, create: false, ct, endSessions, audit);
+    }
 
     /// <summary>
     /// Makes <paramref name="successor"/> the owner and the current owner an admin, in one transaction
@@ -83,12 +97,14 @@ public sealed class Employees(NpgsqlDataSource db)
             tenantId, successor.UserId));
         foreach (var command in Sessions.EndAll(tenantId, ownerUserId).Concat(Sessions.EndAll(tenantId, successor.UserId)))
             batch.BatchCommands.Add(command);
+        batch.BatchCommands.Add(AuditTrail.Entry(tenantId, ownerUserId, "tenant.ownership_transferred", "employee", successor.Id,
+            details: new { fromUserId = ownerUserId, toUserId = successor.UserId }));
         await batch.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
     }
 
     /// <summary>Soft-deletes the employee and its user, so the login stops working at once.</summary>
-    public async Task DeleteAsync(Guid tenantId, Employee employee, CancellationToken ct)
+    public async Task DeleteAsync(Guid tenantId, Guid actorId, Employee employee, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -102,12 +118,13 @@ public sealed class Employees(NpgsqlDataSource db)
         };
         foreach (var command in Sessions.EndAll(tenantId, employee.UserId))
             batch.BatchCommands.Add(command);
+        batch.BatchCommands.Add(AuditTrail.Entry(tenantId, actorId, "employee.deleted", "employee", employee.Id, details: new { employee.Role }));
         await batch.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
     }
 
     private async Task<EmployeeConflict> WriteAsync(Guid tenantId, Guid employeeId, Guid userId, EmployeeFields f, bool create, CancellationToken ct,
-        bool endSessions = false)
+        bool endSessions = false, NpgsqlBatchCommand? audit = null)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -136,6 +153,8 @@ public sealed class Employees(NpgsqlDataSource db)
         batch.BatchCommands.Add(Sql.Command(
             "INSERT INTO employee_stores (tenant_id, employee_id, store_id) SELECT $1, $2, s FROM unnest($3::uuid[]) AS s",
             tenantId, employeeId, f.StoreIds.Distinct().ToArray()));
+        if (audit is not null)
+            batch.BatchCommands.Add(audit);
         try
         {
             await batch.ExecuteNonQueryAsync(ct);

@@ -46,7 +46,7 @@ public static class TenantEndpoints
             ? new DiscountLimits(l.Cashier!.Value, l.Manager!.Value, l.Admin!.Value)
             : (await tenant.GetSettingsAsync()).DiscountLimits;
         var settings = new TenantSettings(currency!, request.TimeZone!, request.NegativeStock!.Value, discountLimits);
-        return TypedResults.Ok(await tenant.UpdateSettingsAsync(settings));
+        return TypedResults.Ok(await tenant.UpdateSettingsAsync(settings, user.GetUserId()));
     }
 
     public static bool IsTimeZone(string? id) =>

@@ -16,9 +16,12 @@ public interface IStoreGrain : IGrainWithGuidCompoundKey
 
     Task<StockResult> AdjustAsync(StockAdjustment adjustment);
 
-    /// <summary>Sending side of a transfer: takes the lines out FIFO and returns the lots with their costs.</summary>
-    Task<StockResult> SendTransferAsync(Guid transferId, Guid toStoreId, IReadOnlyList<TransferLine> lines);
+    /// <summary>Sending side of a transfer (at its from-store): takes the lines out FIFO and returns the lots with their costs.</summary>
+    Task<StockResult> SendTransferAsync(StockTransfer transfer);
 
-    /// <summary>Receiving side of a transfer: the lots become batches at the sender's costs. Idempotent by transfer id.</summary>
-    Task<StockResult> ReceiveTransferAsync(Guid transferId, Guid fromStoreId, IReadOnlyList<TransferredLot> lots);
+    /// <summary>
+    /// Receiving side of a transfer (at its to-store): the lots recorded when it was sent become batches at the
+    /// sender's costs. Once per transfer id, and only at the store the transfer was sent to.
+    /// </summary>
+    Task<StockResult> ReceiveTransferAsync(StockTransfer transfer);
 }

@@ -3,12 +3,16 @@ namespace JowiShop.Grains.Abstractions.Sales;
 [GenerateSerializer, Immutable, Alias("jowishop.ReceivingLine")]
 public sealed record ReceivingLine([property: Id(0)] Guid VariantId, [property: Id(1)] decimal Quantity, [property: Id(2)] decimal UnitCost);
 
-/// <summary>Stock in: each line becomes a batch. <see cref="Id"/> makes a retried receiving harmless.</summary>
+/// <summary>
+/// Stock in: each line becomes a batch. <see cref="Id"/> makes a retried receiving harmless;
+/// <see cref="RequestHash"/> identifies the request, so the same id with another request is refused.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("jowishop.StockReceiving")]
 public sealed record StockReceiving(
     [property: Id(0)] Guid Id,
     [property: Id(1)] IReadOnlyList<ReceivingLine> Lines,
-    [property: Id(2)] string? SupplierReference);
+    [property: Id(2)] string? SupplierReference,
+    [property: Id(3)] byte[] RequestHash);
 
 public enum AdjustmentReason { Count, WriteOff, Damage, Other }
 
@@ -25,16 +29,40 @@ public sealed record StockAdjustment(
     [property: Id(0)] Guid Id,
     [property: Id(1)] AdjustmentReason Reason,
     [property: Id(2)] IReadOnlyList<AdjustmentLine> Lines,
-    [property: Id(3)] string? Note);
+    [property: Id(3)] string? Note,
+    [property: Id(4)] byte[] RequestHash);
 
 [GenerateSerializer, Immutable, Alias("jowishop.TransferLine")]
 public sealed record TransferLine([property: Id(0)] Guid VariantId, [property: Id(1)] decimal Quantity, [property: Id(2)] decimal? CatalogCost);
+
+/// <summary>
+/// A transfer between two stores of a tenant, as first asked: both legs are keyed by <see cref="Id"/>,
+/// and both stores are fixed by the first request (a second one with the same id must match <see cref="RequestHash"/>).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("jowishop.StockTransfer")]
+public sealed record StockTransfer(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] Guid FromStoreId,
+    [property: Id(2)] Guid ToStoreId,
+    [property: Id(3)] IReadOnlyList<TransferLine> Lines,
+    [property: Id(4)] byte[] RequestHash);
 
 /// <summary>What left the sending store: quantities at the unit costs of the batches they came from.</summary>
 [GenerateSerializer, Immutable, Alias("jowishop.TransferredLot")]
 public sealed record TransferredLot([property: Id(0)] Guid VariantId, [property: Id(1)] decimal Quantity, [property: Id(2)] decimal UnitCost);
 
-public enum StockOutcome { Done, AlreadyDone, StoreNotFound, InsufficientStock, Unavailable, Invalid }
+public enum StockOutcome
+{
+    Done,
+    /// <summary>The same id and request were applied before: nothing moved again.</summary>
+    AlreadyDone,
+    StoreNotFound,
+    InsufficientStock,
+    Unavailable,
+    Invalid,
+    /// <summary>The id was used with another request, for another kind of operation, or at other stores: 409, nothing moved.</summary>
+    IdConflict,
+}
 
 [GenerateSerializer, Immutable, Alias("jowishop.StockResult")]
 public sealed record StockResult(

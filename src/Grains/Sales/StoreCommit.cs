@@ -31,8 +31,11 @@ public sealed record StoreCommit(
 public readonly record struct StoreFence(
     long Version, long PreviousReceiptSeq, long ReceiptSeq, long PreviousRefundSeq, long RefundSeq, Guid? PreviousToken, Guid Token);
 
-/// <summary>A stock operation other than a sale (receiving, adjustment, transfer), applied once per id.</summary>
-public sealed record StockOperationRow(Guid Id, string Kind, string? Reference);
+/// <summary>
+/// A stock operation other than a sale (receiving, adjustment, transfer), applied once per id;
+/// <see cref="RequestHash"/> is what a replay of the id must match.
+/// </summary>
+public sealed record StockOperationRow(Guid Id, string Kind, string? Reference, byte[] RequestHash);
 
 public sealed record StockMovement(Guid VariantId, string Kind, decimal Quantity, decimal? UnitCost, Guid? ReceiptId, string? Reference, DateTimeOffset At);
 

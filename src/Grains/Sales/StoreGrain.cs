@@ -100,7 +100,8 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         Task.FromResult(_stock.TryGetValue(variantId, out var state) ? state.Quantity : (decimal?)null);
 
     public Task<StockResult> ReceiveAsync(StockReceiving receiving) =>
-        StockOperationAsync(receiving.Id, "receiving", receiving.SupplierReference, receiving.Lines.Select(l => l.VariantId), work =>
+        StockOperationAsync(new StockOperationRow(receiving.Id, "receiving", receiving.SupplierReference, receiving.RequestHash), null,
+            receiving.Lines.Select(l => l.VariantId), (work, _) =>
         {
             var now = DateTimeOffset.UtcNow;
             foreach (var line in receiving.Lines)
@@ -109,7 +110,8 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         });
 
     public Task<StockResult> AdjustAsync(StockAdjustment adjustment) =>
-        StockOperationAsync(adjustment.Id, "adjustment", adjustment.Note, adjustment.Lines.Select(l => l.VariantId), work =>
+        StockOperationAsync(new StockOperationRow(adjustment.Id, "adjustment", adjustment.Note, adjustment.RequestHash), null,
+            adjustment.Lines.Select(l => l.VariantId), (work, _) =>
         {
             var now = DateTimeOffset.UtcNow;
             var reference = $"{adjustment.Reason.ToString().ToLowerInvariant()}{(adjustment.Note is null ? "" : ": " + adjustment.Note)}";
@@ -131,37 +133,48 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
             return null;
         });
 
-    public async Task<StockResult> SendTransferAsync(Guid transferId, Guid toStoreId, IReadOnlyList<TransferLine> lines)
+    public async Task<StockResult> SendTransferAsync(StockTransfer transfer)
     {
+        if (transfer.FromStoreId != _storeId)
+            return new StockResult(StockOutcome.Invalid, [], $"Transfer {transfer.Id} is sent by store {transfer.FromStoreId}, not {_storeId}.");
         var lots = new List<TransferredLot>();
-        var result = await StockOperationAsync(transferId, "transfer_out", $"to {toStoreId}", lines.Select(l => l.VariantId), work =>
+        var result = await StockOperationAsync(new StockOperationRow(transfer.Id, "transfer_out", $"to {transfer.ToStoreId}", transfer.RequestHash), transfer,
+            transfer.Lines.Select(l => l.VariantId), (work, _) =>
         {
             var now = DateTimeOffset.UtcNow;
-            foreach (var line in lines)
+            foreach (var line in transfer.Lines)
             {
                 if (_refuseNegativeStock && work.Working(line.VariantId).Quantity < line.Quantity)
                     return (StockOutcome.InsufficientStock, $"Variant {line.VariantId}: {line.Quantity} to send, {work.Working(line.VariantId).Quantity} on hand.");
-                work.Take(line.VariantId, line.Quantity, line.CatalogCost, "transfer_out", null, $"transfer {transferId}", now, lots);
+                work.Take(line.VariantId, line.Quantity, line.CatalogCost, "transfer_out", null, $"transfer {transfer.Id}", now, lots);
             }
             return null;
         }, () => new LedgerStatement(
-            "INSERT INTO stock_transfers (id, tenant_id, from_store_id, to_store_id, lots, sent_at) VALUES ($1, $2, $3, $4, $5::jsonb, now())",
-            transferId, _tenantId, _storeId, toStoreId, System.Text.Json.JsonSerializer.Serialize(lots)));
-        if (result.Outcome == StockOutcome.AlreadyDone)
-            lots = await SentLotsAsync(transferId);
-        return result with { Lots = lots };
+            """
+            INSERT INTO stock_transfers (id, tenant_id, from_store_id, to_store_id, lots, sent_at, request_hash)
+            VALUES ($1, $2, $3, $4, $5::jsonb, now(), $6)
+            """,
+            transfer.Id, _tenantId, _storeId, transfer.ToStoreId, System.Text.Json.JsonSerializer.Serialize(lots), transfer.RequestHash));
+        return result.Outcome == StockOutcome.Done ? result with { Lots = lots } : result;
     }
 
-    public Task<StockResult> ReceiveTransferAsync(Guid transferId, Guid fromStoreId, IReadOnlyList<TransferredLot> lots) =>
-        StockOperationAsync(transferId, "transfer_in", $"from {fromStoreId}", lots.Select(l => l.VariantId), work =>
+    public Task<StockResult> ReceiveTransferAsync(StockTransfer transfer)
+    {
+        if (transfer.ToStoreId != _storeId)
+            return Task.FromResult(new StockResult(StockOutcome.Invalid, [], $"Transfer {transfer.Id} is received by store {transfer.ToStoreId}, not {_storeId}."));
+        // The lots booked are the ones recorded when the transfer was sent (judged to be this
+        // transfer, sent to this store, before this runs), never what the caller says.
+        return StockOperationAsync(new StockOperationRow(transfer.Id, "transfer_in", $"from {transfer.FromStoreId}", transfer.RequestHash), transfer,
+            transfer.Lines.Select(l => l.VariantId), (work, uses) =>
         {
             var now = DateTimeOffset.UtcNow;
-            foreach (var lot in lots)
-                work.Put(lot.VariantId, lot.Quantity, lot.UnitCost, "transfer", "transfer_in", null, $"transfer {transferId}", now);
+            foreach (var lot in uses.Transfer!.Lots)
+                work.Put(lot.VariantId, lot.Quantity, lot.UnitCost, "transfer", "transfer_in", null, $"transfer {transfer.Id}", now);
             return null;
         }, () => new LedgerStatement(
             "UPDATE stock_transfers SET received_at = now() WHERE id = $1 AND tenant_id = $2 AND to_store_id = $3 AND received_at IS NULL",
-            transferId, _tenantId, _storeId));
+            transfer.Id, _tenantId, _storeId));
+    }
 
     public async Task<SaleResult> RefundAsync(RefundCommand refund)
     {
@@ -176,7 +189,11 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
 
             var stored = await ReceiptRows.LoadAsync(db, _tenantId, [refund.Id, refund.OriginalReceiptId]);
             if (stored.TryGetValue(refund.Id, out var existing))
-                return Replay(existing, refund.RequestHash);
+                return existing.Receipt.RefundOf == refund.OriginalReceiptId
+                    ? Replay(existing, refund.RequestHash)
+                    : new SaleResult(SaleOutcome.IdConflict, Detail: $"Receipt id {refund.Id} was already used with a different request.");
+            if (await UsedByStockOperationAsync(refund.Id))
+                return new SaleResult(SaleOutcome.IdConflict, Detail: $"Id {refund.Id} was already used for a stock operation.");
             if (!stored.TryGetValue(refund.OriginalReceiptId, out var original) || original.Receipt.StoreId != _storeId || original.Receipt.Kind != ReceiptKind.Sale)
                 return new SaleResult(SaleOutcome.StoreNotFound, Detail: $"Receipt {refund.OriginalReceiptId} is not a sale of this store.");
 
@@ -203,8 +220,9 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
             }
 
             var total = lines.Sum(l => l.LineTotal);
-            // No payments given: the refund is paid back in cash.
-            IReadOnlyList<Payment> payments = refund.Payments.Count == 0 ? [new Payment(PaymentMethod.Cash, total)] : refund.Payments;
+            // No payments given: the refund is paid back in cash (nothing to pay back for free goods:
+            // no payment row, as a payment is never zero).
+            IReadOnlyList<Payment> payments = refund.Payments.Count > 0 ? refund.Payments : total > 0 ? [new Payment(PaymentMethod.Cash, total)] : [];
             var paid = payments.Sum(p => p.Amount);
             if (paid != total)
                 return new SaleResult(SaleOutcome.Invalid, Detail: $"payments: the refund total is {total}, the payments add up to {paid}.");
@@ -241,11 +259,15 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
     }
 
     /// <summary>
-    /// Runs a stock operation alone, behind the fence, once per id: a retry of an id already
-    /// applied answers AlreadyDone without moving stock again.
+    /// Runs a stock operation alone, behind the fence, once per id. What the database holds for
+    /// the id is read first (so the judgment survives a reactivation or a failover): the same
+    /// request again answers AlreadyDone without moving stock; the id used with another request,
+    /// at other stores, by a receipt or for another kind of operation answers IdConflict. A
+    /// concurrent first use elsewhere is caught by the database (unique index, or JW002 for a
+    /// receiving leg at a store the transfer was not sent to) and judged again the same way.
     /// </summary>
-    private async Task<StockResult> StockOperationAsync(Guid id, string kind, string? reference, IEnumerable<Guid> variantIds,
-        Func<BatchWork, (StockOutcome Outcome, string Detail)?> prepare, Func<LedgerStatement>? extra = null)
+    private async Task<StockResult> StockOperationAsync(StockOperationRow operation, StockTransfer? transfer, IEnumerable<Guid> variantIds,
+        Func<BatchWork, IdUses, (StockOutcome Outcome, string Detail)?> prepare, Func<LedgerStatement>? extra = null)
     {
         await TakeWriteTurnAsync();
         try
@@ -255,23 +277,42 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
             await RefreshConfigAsync();
             if (!_exists)
                 return new StockResult(StockOutcome.StoreNotFound, []);
-            var variants = variantIds.Distinct().ToArray();
+            var uses = await IdUsesAsync(operation.Id);
+            var (verdict, detail) = Judge(operation, transfer, uses);
+            if (verdict == UseVerdict.Conflict)
+                return new StockResult(StockOutcome.IdConflict, [], detail);
+            var variants = variantIds.Concat(uses.Transfer?.Lots.Select(l => l.VariantId) ?? []).Distinct().ToArray();
             await LoadStockAsync(variants);
+            if (verdict == UseVerdict.Replay)
+                return new StockResult(StockOutcome.AlreadyDone, Levels(variants), Lots: uses.Transfer?.Lots);
+
             var work = new BatchWork(this);
-            work.Operations.Add(new StockOperationRow(id, kind, reference));
-            if (prepare(work) is { } refused)
+            work.Operations.Add(operation);
+            if (prepare(work, uses) is { } refused)
                 return new StockResult(refused.Outcome, [], refused.Detail);
             try
             {
                 await WriteAsync(work, extra);
             }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName is "stock_operations_pkey" or "stock_transfers_pkey")
+            catch (PostgresException e) when (e.SqlState == "JW002" || e.SqlState == PostgresErrorCodes.UniqueViolation
+                && e.ConstraintName is "stock_operations_pkey" or "ux_stock_operations_one_per_id" or "stock_transfers_pkey")
             {
-                return new StockResult(StockOutcome.AlreadyDone, Levels(variants));
+                // Refused whole (nothing of it committed; the store row is as it was): the id was
+                // taken meanwhile, by another store's grain. Judge it as a replay would be.
+                (verdict, detail) = Judge(operation, transfer, uses = await IdUsesAsync(operation.Id));
+                logger.LogInformation("Store {StoreId}: {Kind} {Id} refused by the database ({SqlState}): {Verdict}",
+                    _storeId, operation.Kind, operation.Id, e.SqlState, verdict);
+                return verdict switch
+                {
+                    UseVerdict.Replay => new StockResult(StockOutcome.AlreadyDone, Levels(variants), Lots: uses.Transfer?.Lots),
+                    UseVerdict.Conflict => new StockResult(StockOutcome.IdConflict, [], detail),
+                    // Refused, yet nothing holds the id now: what refused it rolled back. Ask again.
+                    _ => new StockResult(StockOutcome.Unavailable, [], "The stock operation could not be committed; nothing was recorded. Retry with the same id."),
+                };
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
-                WriteFailed(e, kind, id);
+                WriteFailed(e, operation.Kind, operation.Id);
                 return new StockResult(StockOutcome.Unavailable, [], "The stock operation could not be committed; nothing was recorded. Retry with the same id.");
             }
             Apply(work);
@@ -281,6 +322,82 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         {
             _writeSlot.Release();
         }
+    }
+
+    private enum UseVerdict { New, Replay, Conflict }
+
+    /// <summary>What the database holds for an id: stock operation rows (any tenant), the transfer row, whether a receipt has it.</summary>
+    private sealed record IdUses(IReadOnlyList<OperationUse> Operations, TransferUse? Transfer, bool Receipt);
+
+    private sealed record OperationUse(Guid TenantId, Guid StoreId, string Kind, byte[]? RequestHash);
+
+    private sealed record TransferUse(Guid TenantId, Guid FromStoreId, Guid ToStoreId, byte[]? RequestHash, IReadOnlyList<TransferredLot> Lots);
+
+    /// <summary>
+    /// Whether an operation is new, a replay of the id's first request, or a conflicting use of
+    /// the id. Rows written before request hashes were stored (NULL) are judged by tenant, store,
+    /// kind and (transfers) stores alone.
+    /// </summary>
+    private (UseVerdict Verdict, string? Detail) Judge(StockOperationRow operation, StockTransfer? transfer, IdUses uses)
+    {
+        var conflict = (UseVerdict.Conflict, $"Id {operation.Id} was already used with a different request (another body, store or kind of operation).");
+        bool SameRequest(byte[]? stored) => stored is null || stored.AsSpan().SequenceEqual(operation.RequestHash);
+        bool Here(OperationUse use) => use.TenantId == _tenantId && use.StoreId == _storeId;
+        if (uses.Receipt)
+            return (UseVerdict.Conflict, $"Id {operation.Id} was already used for a receipt.");
+
+        if (operation.Kind is not ("transfer_out" or "transfer_in"))
+        {
+            if (uses.Operations.Count == 0 && uses.Transfer is null)
+                return (UseVerdict.New, null);
+            return uses is { Transfer: null, Operations: [var only] } && Here(only) && only.Kind == operation.Kind && SameRequest(only.RequestHash)
+                ? (UseVerdict.Replay, null)
+                : conflict;
+        }
+
+        var t = uses.Transfer;
+        if (t is null)
+        {
+            if (uses.Operations.Count > 0)
+                return conflict;
+            // The sending leg writes the transfer row: without it, a receiving leg has nothing to book.
+            return operation.Kind == "transfer_out" ? (UseVerdict.New, null) : (UseVerdict.Conflict, $"Transfer {operation.Id} was not sent.");
+        }
+        // The transfer's stores are the ones its first request named.
+        if (t.TenantId != _tenantId || t.FromStoreId != transfer!.FromStoreId || t.ToStoreId != transfer.ToStoreId || !SameRequest(t.RequestHash))
+            return conflict;
+        if (operation.Kind == "transfer_out")
+            return uses.Operations.Any(u => Here(u) && u.Kind == "transfer_out") ? (UseVerdict.Replay, null) : conflict;
+        var received = uses.Operations.Where(u => u.Kind == "transfer_in").ToArray();
+        return received switch
+        {
+            [] => (UseVerdict.New, null),
+            [var only] when Here(only) => (UseVerdict.Replay, null),
+            _ => conflict,
+        };
+    }
+
+    /// <summary>Everything that uses this id, read from PostgreSQL in one round trip.</summary>
+    private async Task<IdUses> IdUsesAsync(Guid id)
+    {
+        await using var batch = db.CreateBatch();
+        batch.BatchCommands.Add(Sql.Command("SELECT tenant_id, store_id, kind, request_hash FROM stock_operations WHERE id = $1", id));
+        batch.BatchCommands.Add(Sql.Command("SELECT tenant_id, from_store_id, to_store_id, request_hash, lots::text FROM stock_transfers WHERE id = $1", id));
+        batch.BatchCommands.Add(Sql.Command("SELECT EXISTS (SELECT 1 FROM receipts WHERE id = $1)", id));
+        await using var reader = await batch.ExecuteReaderAsync();
+        var operations = new List<OperationUse>();
+        while (await reader.ReadAsync())
+            operations.Add(new OperationUse(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3)));
+        await reader.NextResultAsync();
+        TransferUse? transfer = null;
+        if (await reader.ReadAsync())
+            transfer = new TransferUse(reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3),
+                System.Text.Json.JsonSerializer.Deserialize<List<TransferredLot>>(reader.GetString(4)) ?? []);
+        await reader.NextResultAsync();
+        await reader.ReadAsync();
+        var receipt = reader.GetBoolean(0);
+        return new IdUses(operations, transfer, receipt);
     }
 
     /// <summary>
@@ -324,6 +441,13 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
     private List<StockLevelView> Levels(IEnumerable<Guid> variants) =>
         variants.Select(v => _stock.TryGetValue(v, out var s) ? new StockLevelView(v, s.Quantity, s.LastUnitCost) : new StockLevelView(v, 0m, null)).ToList();
 
+    private async Task<bool> UsedByStockOperationAsync(Guid id)
+    {
+        await using var cmd = db.CreateCommand("SELECT EXISTS (SELECT 1 FROM stock_operations WHERE id = $1)");
+        Sql.Add(cmd.Parameters, id);
+        return (bool)(await cmd.ExecuteScalarAsync())!;
+    }
+
     private async Task<Dictionary<Guid, decimal>> RefundedQuantitiesAsync(Guid originalReceiptId)
     {
         await using var cmd = db.CreateCommand(
@@ -338,16 +462,6 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         while (await reader.ReadAsync())
             result[reader.GetGuid(0)] = reader.GetDecimal(1);
         return result;
-    }
-
-    private async Task<List<TransferredLot>> SentLotsAsync(Guid transferId)
-    {
-        await using var cmd = db.CreateCommand("SELECT lots::text FROM stock_transfers WHERE id = $1 AND tenant_id = $2 AND from_store_id = $3");
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = transferId });
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = _tenantId });
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = _storeId });
-        var json = await cmd.ExecuteScalarAsync() as string;
-        return json is null ? [] : System.Text.Json.JsonSerializer.Deserialize<List<TransferredLot>>(json) ?? [];
     }
 
     /// <summary>

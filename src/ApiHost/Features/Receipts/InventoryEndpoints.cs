@@ -39,11 +39,16 @@ public static class InventoryEndpoints
         ReceivingRequest request, ClaimsPrincipal user, IGrainFactory grains, VariantProducts variants, HttpContext http, CancellationToken ct)
     {
         var errors = new FieldErrors().Require(request.StoreId is not null, "storeId", "is required")
+            .Require(request.Id != Guid.Empty, "id", IdRule)
             .Require(request.Lines is { Count: >= 1 and <= MaxLines }, "lines", $"must hold 1 to {MaxLines} lines")
             .Require(request.SupplierReference is null || request.SupplierReference.Length <= 200, "supplierReference", "must be at most 200 characters");
         for (var i = 0; i < (request.Lines?.Count ?? 0); i++)
         {
-            var line = request.Lines![i];
+            if (request.Lines![i] is not { } line)
+            {
+                errors.Add($"lines[{i}]", "is required");
+                continue;
+            }
             errors.Require(line.VariantId is not null, $"lines[{i}].variantId", "is required")
                 .Require(IsQuantity(line.Quantity), $"lines[{i}].quantity", QuantityRule)
                 .Require(line.UnitCost is { } c && Amounts.IsMoney(c), $"lines[{i}].unitCost", "is required and " + Amounts.MoneyRule);
@@ -51,25 +56,38 @@ public static class InventoryEndpoints
         if (errors.Any)
             return ApiProblems.Validation(errors);
         var tenantId = user.GetTenantId();
-        if (await CheckAsync(grains, variants, tenantId, [request.StoreId!.Value], request.Lines!.Select(l => l.VariantId!.Value), ct) is { } problem)
+        var (problem, catalog) = await CheckAsync(grains, variants, tenantId, [request.StoreId!.Value], request.Lines!.Select(l => l.VariantId!.Value), ct);
+        if (problem is not null)
             return problem;
+        for (var i = 0; i < request.Lines!.Count; i++)
+            RequireWholePieces(errors, catalog.GetValueOrDefault(request.Lines[i].VariantId!.Value), request.Lines[i].Quantity, $"lines[{i}].quantity");
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
 
         var id = request.Id ?? Guid.CreateVersion7();
+        var hash = new RequestHash("receiving").Add(request.StoreId)
+            .Add(request.Lines, (h, l) => h.Add(l.VariantId).Add(l.Quantity).Add(l.UnitCost))
+            .Add(request.SupplierReference).ToHash();
         var result = await Store(grains, tenantId, request.StoreId!.Value).ReceiveAsync(new StockReceiving(id,
-            request.Lines!.Select(l => new ReceivingLine(l.VariantId!.Value, l.Quantity!.Value, l.UnitCost!.Value)).ToArray(), request.SupplierReference));
-        return Answer(result, id, request.StoreId.Value, http);
+            request.Lines!.Select(l => new ReceivingLine(l.VariantId!.Value, l.Quantity!.Value, l.UnitCost!.Value)).ToArray(), request.SupplierReference, hash));
+        return Answer(result, id, request.StoreId.Value, http, "receiving");
     }
 
     private static async Task<Results<Created<StockOperationResponse>, Ok<StockOperationResponse>, ValidationProblem, ProblemHttpResult>> Adjust(
         AdjustmentRequest request, ClaimsPrincipal user, IGrainFactory grains, VariantProducts variants, HttpContext http, CancellationToken ct)
     {
         var errors = new FieldErrors().Require(request.StoreId is not null, "storeId", "is required")
+            .Require(request.Id != Guid.Empty, "id", IdRule)
             .Require(request.Reason is not null, "reason", "must be count, writeOff, damage or other")
             .Require(request.Lines is { Count: >= 1 and <= MaxLines }, "lines", $"must hold 1 to {MaxLines} lines")
             .Require(request.Note is null || request.Note.Length <= 500, "note", "must be at most 500 characters");
         for (var i = 0; i < (request.Lines?.Count ?? 0); i++)
         {
-            var line = request.Lines![i];
+            if (request.Lines![i] is not { } line)
+            {
+                errors.Add($"lines[{i}]", "is required");
+                continue;
+            }
             errors.Require(line.VariantId is not null, $"lines[{i}].variantId", "is required")
                 .Require((line.Delta is null) != (line.CountedQuantity is null), $"lines[{i}]", "needs exactly one of delta or countedQuantity")
                 .Require(line.Delta is null || line.Delta != 0 && IsQuantity(Math.Abs(line.Delta.Value)), $"lines[{i}].delta", "must be a non-zero quantity with at most 3 decimals")
@@ -79,44 +97,71 @@ public static class InventoryEndpoints
         if (errors.Any)
             return ApiProblems.Validation(errors);
         var tenantId = user.GetTenantId();
-        if (await CheckAsync(grains, variants, tenantId, [request.StoreId!.Value], request.Lines!.Select(l => l.VariantId!.Value), ct) is { } problem)
+        var (problem, catalog) = await CheckAsync(grains, variants, tenantId, [request.StoreId!.Value], request.Lines!.Select(l => l.VariantId!.Value), ct);
+        if (problem is not null)
             return problem;
-        var costs = await CatalogCostsAsync(grains, variants, tenantId, request.Lines!.Select(l => l.VariantId!.Value), ct);
+        for (var i = 0; i < request.Lines!.Count; i++)
+        {
+            var variant = catalog.GetValueOrDefault(request.Lines[i].VariantId!.Value);
+            RequireWholePieces(errors, variant, request.Lines[i].Delta, $"lines[{i}].delta");
+            RequireWholePieces(errors, variant, request.Lines[i].CountedQuantity, $"lines[{i}].countedQuantity");
+        }
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
 
         var id = request.Id ?? Guid.CreateVersion7();
+        var hash = new RequestHash("adjustment").Add(request.StoreId).Add(request.Reason!.Value.ToString())
+            .Add(request.Lines, (h, l) => h.Add(l.VariantId).Add(l.Delta).Add(l.CountedQuantity))
+            .Add(request.Note).ToHash();
         var result = await Store(grains, tenantId, request.StoreId!.Value).AdjustAsync(new StockAdjustment(id, request.Reason!.Value,
-            request.Lines!.Select(l => new AdjustmentLine(l.VariantId!.Value, l.Delta, l.CountedQuantity, costs.GetValueOrDefault(l.VariantId!.Value))).ToArray(),
-            request.Note));
-        return Answer(result, id, request.StoreId.Value, http);
+            request.Lines!.Select(l => new AdjustmentLine(l.VariantId!.Value, l.Delta, l.CountedQuantity, catalog.GetValueOrDefault(l.VariantId!.Value)?.Cost)).ToArray(),
+            request.Note, hash));
+        return Answer(result, id, request.StoreId.Value, http, "adjustment");
     }
 
     private static async Task<Results<Created<TransferResponse>, Ok<TransferResponse>, ValidationProblem, ProblemHttpResult>> Transfer(
         TransferRequest request, ClaimsPrincipal user, IGrainFactory grains, VariantProducts variants, HttpContext http, CancellationToken ct)
     {
         var errors = new FieldErrors().Require(request.FromStoreId is not null, "fromStoreId", "is required")
+            .Require(request.Id != Guid.Empty, "id", IdRule)
             .Require(request.ToStoreId is not null, "toStoreId", "is required")
             .Require(request.FromStoreId is null || request.FromStoreId != request.ToStoreId, "toStoreId", "must differ from fromStoreId")
             .Require(request.Lines is { Count: >= 1 and <= MaxLines }, "lines", $"must hold 1 to {MaxLines} lines");
         for (var i = 0; i < (request.Lines?.Count ?? 0); i++)
-            errors.Require(request.Lines![i].VariantId is not null, $"lines[{i}].variantId", "is required")
-                .Require(IsQuantity(request.Lines[i].Quantity), $"lines[{i}].quantity", QuantityRule);
+        {
+            if (request.Lines![i] is not { } line)
+            {
+                errors.Add($"lines[{i}]", "is required");
+                continue;
+            }
+            errors.Require(line.VariantId is not null, $"lines[{i}].variantId", "is required")
+                .Require(IsQuantity(line.Quantity), $"lines[{i}].quantity", QuantityRule);
+        }
         if (errors.Any)
             return ApiProblems.Validation(errors);
         var tenantId = user.GetTenantId();
         var (from, to) = (request.FromStoreId!.Value, request.ToStoreId!.Value);
-        if (await CheckAsync(grains, variants, tenantId, [from, to], request.Lines!.Select(l => l.VariantId!.Value), ct) is { } problem)
+        var (problem, catalog) = await CheckAsync(grains, variants, tenantId, [from, to], request.Lines!.Select(l => l.VariantId!.Value), ct);
+        if (problem is not null)
             return problem;
-        var costs = await CatalogCostsAsync(grains, variants, tenantId, request.Lines!.Select(l => l.VariantId!.Value), ct);
+        for (var i = 0; i < request.Lines!.Count; i++)
+            RequireWholePieces(errors, catalog.GetValueOrDefault(request.Lines[i].VariantId!.Value), request.Lines[i].Quantity, $"lines[{i}].quantity");
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
 
         var id = request.Id ?? Guid.CreateVersion7();
-        var sent = await Store(grains, tenantId, from).SendTransferAsync(id, to,
-            request.Lines!.Select(l => new TransferLine(l.VariantId!.Value, l.Quantity!.Value, costs.GetValueOrDefault(l.VariantId!.Value))).ToArray());
+        // Both stores are part of the request: the same id naming another store is another transfer (409).
+        var hash = new RequestHash("transfer").Add(from).Add(to)
+            .Add(request.Lines, (h, l) => h.Add(l.VariantId).Add(l.Quantity)).ToHash();
+        var transfer = new StockTransfer(id, from, to,
+            request.Lines!.Select(l => new TransferLine(l.VariantId!.Value, l.Quantity!.Value, catalog.GetValueOrDefault(l.VariantId!.Value)?.Cost)).ToArray(), hash);
+        var sent = await Store(grains, tenantId, from).SendTransferAsync(transfer);
         if (sent.Outcome is not (StockOutcome.Done or StockOutcome.AlreadyDone))
-            return Refused(sent, http);
+            return Refused(sent, http, "transfer");
         // In transit until the receiving store commits; a retry with the same id completes it.
-        var received = await Store(grains, tenantId, to).ReceiveTransferAsync(id, from, sent.Lots!);
+        var received = await Store(grains, tenantId, to).ReceiveTransferAsync(transfer);
         if (received.Outcome is not (StockOutcome.Done or StockOutcome.AlreadyDone))
-            return Refused(received, http);
+            return Refused(received, http, "transfer");
         var response = new TransferResponse(id, from, to, sent.Outcome == StockOutcome.AlreadyDone && received.Outcome == StockOutcome.AlreadyDone,
             sent.Lots!, sent.Levels, received.Levels);
         return response.Replayed ? TypedResults.Ok(response) : TypedResults.Created($"/api/v1/inventory/transfers/{id}", response);
@@ -159,50 +204,63 @@ public static class InventoryEndpoints
     }
 
     private const string QuantityRule = "must be more than 0 and at most 10000, with at most 3 decimals";
+    private const string IdRule = "must be a UUID other than all zeros";
 
     private static bool IsQuantity(decimal? q) => q is > 0m and <= ReceiptEndpoints.MaxQuantity && decimal.Round(q.Value, 3) == q;
 
     private static IStoreGrain Store(IGrainFactory grains, Guid tenantId, Guid storeId) => grains.Reference<IStoreGrain>(storeId, tenantId.ToString());
 
-    /// <summary>The stores exist in the tenant and every variant is a live one of the tenant; else the problem to answer.</summary>
-    private static async Task<ProblemHttpResult?> CheckAsync(IGrainFactory grains, VariantProducts variants, Guid tenantId, Guid[] storeIds,
-        IEnumerable<Guid> variantIds, CancellationToken ct)
+    /// <summary>
+    /// The stores exist in the tenant and every variant is a live one of the tenant: the live
+    /// variants (costs and units, from their product grains); else the problem to answer.
+    /// </summary>
+    private static async Task<(ProblemHttpResult? Problem, Dictionary<Guid, Variant> Catalog)> CheckAsync(IGrainFactory grains, VariantProducts variants,
+        Guid tenantId, Guid[] storeIds, IEnumerable<Guid> variantIds, CancellationToken ct)
     {
         foreach (var storeId in storeIds)
             if (await grains.Reference<ITenantGrain>(tenantId).GetStoreAsync(storeId) is null)
-                return ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.");
+                return (ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist."), []);
         var ids = variantIds.Distinct().ToArray();
-        var live = await CatalogCostsAsync(grains, variants, tenantId, ids, ct);
+        var live = await LiveVariantsAsync(grains, variants, tenantId, ids, ct);
         var missing = ids.Where(v => !live.ContainsKey(v)).ToArray();
         return missing.Length == 0
-            ? null
-            : ApiProblems.Problem(StatusCodes.Status400BadRequest, "variant.not_found", "Validation failed",
-                $"lines: variant {string.Join(", ", missing)} does not exist or was deleted.");
+            ? (null, live)
+            : (ApiProblems.Problem(StatusCodes.Status400BadRequest, "variant.not_found", "Validation failed",
+                $"lines: variant {string.Join(", ", missing)} does not exist or was deleted."), live);
     }
 
-    /// <summary>Live variants' catalog costs (null when none), from their product grains.</summary>
-    private static async Task<Dictionary<Guid, decimal?>> CatalogCostsAsync(IGrainFactory grains, VariantProducts variants, Guid tenantId,
+    /// <summary>Live variants (catalog cost, unit), from their product grains.</summary>
+    internal static async Task<Dictionary<Guid, Variant>> LiveVariantsAsync(IGrainFactory grains, VariantProducts variants, Guid tenantId,
         IEnumerable<Guid> variantIds, CancellationToken ct)
     {
         var ids = variantIds.Distinct().ToArray();
         var products = await variants.ResolveAsync(tenantId, ids, ct);
         var found = await Task.WhenAll(ids.Where(products.ContainsKey).Select(v =>
             grains.Reference<IProductGrain>(products[v], tenantId.ToString()).GetVariantAsync(v)));
-        return found.Where(f => f is not null).ToDictionary(f => f!.Variant.Id, f => f!.Variant.Cost);
+        return found.Where(f => f is not null).ToDictionary(f => f!.Variant.Id, f => f!.Variant);
+    }
+
+    /// <summary>A quantity of a variant counted by the piece must be whole (weighed and measured goods take 3 decimals).</summary>
+    internal static void RequireWholePieces(FieldErrors errors, Variant? variant, decimal? quantity, string field)
+    {
+        if (variant is { Unit: VariantUnit.Piece } && quantity is { } q && q != decimal.Truncate(q))
+            errors.Add(field, $"must be a whole number: variant {variant.Id} is counted by the piece");
     }
 
     private static Results<Created<StockOperationResponse>, Ok<StockOperationResponse>, ValidationProblem, ProblemHttpResult> Answer(
-        StockResult result, Guid id, Guid storeId, HttpContext http) => result.Outcome switch
+        StockResult result, Guid id, Guid storeId, HttpContext http, string resource) => result.Outcome switch
         {
             StockOutcome.Done => TypedResults.Created($"/api/v1/stores/{storeId}/stock", new StockOperationResponse(id, storeId, false, result.Levels)),
             StockOutcome.AlreadyDone => TypedResults.Ok(new StockOperationResponse(id, storeId, true, result.Levels)),
-            _ => Refused(result, http),
+            _ => Refused(result, http, resource),
         };
 
-    private static ProblemHttpResult Refused(StockResult result, HttpContext http)
+    private static ProblemHttpResult Refused(StockResult result, HttpContext http, string resource)
     {
         switch (result.Outcome)
         {
+            case StockOutcome.IdConflict:
+                return ApiProblems.Conflict($"{resource}.id_conflict", result.Detail!);
             case StockOutcome.StoreNotFound:
                 return ApiProblems.NotFound("store.not_found", "The store does not exist.");
             case StockOutcome.InsufficientStock:

@@ -239,7 +239,8 @@ public static class ReceiptEndpoints
     }
 
     private static async Task<Results<Created<Receipt>, ValidationProblem, ProblemHttpResult>> Refund(
-        Guid id, RefundRequest request, ClaimsPrincipal user, IGrainFactory grains, ReceiptQueries receipts, HttpContext http, CancellationToken ct)
+        Guid id, RefundRequest request, ClaimsPrincipal user, IGrainFactory grains, ReceiptQueries receipts, VariantProducts variants,
+        HttpContext http, CancellationToken ct)
     {
         var errors = new FieldErrors()
             .Require(request.Items is { Count: >= 1 and <= MaxLines }, "items", $"must hold 1 to {MaxLines} lines")
@@ -265,17 +266,28 @@ public static class ReceiptEndpoints
             && (await grains.Reference<ITenantGrain>(tenantId).GetTerminalAsync(terminalId) is not { } terminal || terminal.StoreId != storeId))
             return ApiProblems.Validation(new FieldErrors().Add("terminalId", $"terminal {terminalId} is not a terminal of store {storeId}"));
 
+        // Variants still in the catalog: a piece is refunded whole (a deleted variant is judged by what was sold).
+        var live = await InventoryEndpoints.LiveVariantsAsync(grains, variants, tenantId, request.Items!.Select(i => i.VariantId!.Value), ct);
+        for (var i = 0; i < request.Items!.Count; i++)
+            InventoryEndpoints.RequireWholePieces(errors, live.GetValueOrDefault(request.Items[i].VariantId!.Value), request.Items[i].Quantity, $"items[{i}].quantity");
+        if (errors.Any)
+            return ApiProblems.Validation(errors);
+
         var lines = request.Items!.Select(i => new RefundLine(i.VariantId!.Value, i.Quantity!.Value)).ToArray();
         // Without payments, the refund is paid back in cash; with them, they must add up to the refund total.
         var payments = request.Payments?.Select(p => new Payment(p.Method!.Value, p.Amount!.Value)).ToArray();
         var refundId = request.Id ?? Guid.CreateVersion7();
+        // The receipt refunded (the URL's id) is part of the request; no payments and [] both mean cash.
+        var hash = new RequestHash("refund").Add(id).Add(request.TerminalId)
+            .Add(request.Items, (h, i) => h.Add(i.VariantId).Add(i.Quantity))
+            .Add(request.Payments, (h, p) => h.Add(p.Method!.Value.ToString()).Add(p.Amount)).ToHash();
         var command = new RefundCommand(refundId, id, request.TerminalId ?? original.TerminalId, user.GetUserId(), lines,
-            payments ?? [], SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request with { Id = null })));
+            payments ?? [], hash);
         var result = await grains.Reference<IStoreGrain>(storeId.Value, tenantId.ToString()).RefundAsync(command);
         return result.Outcome switch
         {
             SaleOutcome.Created or SaleOutcome.Replayed => TypedResults.Created($"/api/v1/receipts/{result.Receipt!.Id}", result.Receipt),
-            SaleOutcome.IdConflict => ApiProblems.Conflict("receipt.id_conflict", result.Detail!),
+            SaleOutcome.IdConflict => ApiProblems.Conflict("refund.id_conflict", result.Detail!),
             SaleOutcome.RefundExceedsSale => ApiProblems.Conflict("refund.exceeds_sold", result.Detail!),
             SaleOutcome.Invalid => ApiProblems.Validation(new FieldErrors().Add("payments", result.Detail!)),
             SaleOutcome.StoreNotFound => ApiProblems.NotFound("receipt.not_found", result.Detail ?? $"Receipt {id} does not exist."),

@@ -12,7 +12,9 @@ public sealed record StockReceiving(
     [property: Id(0)] Guid Id,
     [property: Id(1)] IReadOnlyList<ReceivingLine> Lines,
     [property: Id(2)] string? SupplierReference,
-    [property: Id(3)] byte[] RequestHash);
+    [property: Id(3)] byte[] RequestHash,
+    // Who asked: recorded on the operation row, from which the audit trail takes it.
+    [property: Id(4)] Guid? ActorId = null);
 
 public enum AdjustmentReason { Count, WriteOff, Damage, Other }
 
@@ -30,7 +32,8 @@ public sealed record StockAdjustment(
     [property: Id(1)] AdjustmentReason Reason,
     [property: Id(2)] IReadOnlyList<AdjustmentLine> Lines,
     [property: Id(3)] string? Note,
-    [property: Id(4)] byte[] RequestHash);
+    [property: Id(4)] byte[] RequestHash,
+    [property: Id(5)] Guid? ActorId = null);
 
 [GenerateSerializer, Immutable, Alias("jowishop.TransferLine")]
 public sealed record TransferLine([property: Id(0)] Guid VariantId, [property: Id(1)] decimal Quantity, [property: Id(2)] decimal? CatalogCost);
@@ -45,7 +48,8 @@ public sealed record StockTransfer(
     [property: Id(1)] Guid FromStoreId,
     [property: Id(2)] Guid ToStoreId,
     [property: Id(3)] IReadOnlyList<TransferLine> Lines,
-    [property: Id(4)] byte[] RequestHash);
+    [property: Id(4)] byte[] RequestHash,
+    [property: Id(5)] Guid? ActorId = null);
 
 /// <summary>What left the sending store: quantities at the unit costs of the batches they came from.</summary>
 [GenerateSerializer, Immutable, Alias("jowishop.TransferredLot")]

@@ -245,13 +245,14 @@ public sealed class LedgerWriter
         if (operations.Length > 0)
             batch.BatchCommands.Add(Sql.Command(
                 """
-                INSERT INTO stock_operations (id, tenant_id, store_id, kind, reference, request_hash)
-                SELECT o.id, o.tenant_id, o.store_id, o.kind, o.reference, o.hash
-                FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bytea[]) AS o(id, tenant_id, store_id, kind, reference, hash)
+                INSERT INTO stock_operations (id, tenant_id, store_id, kind, reference, request_hash, actor_id)
+                SELECT o.id, o.tenant_id, o.store_id, o.kind, o.reference, o.hash, o.actor
+                FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bytea[], $7::uuid[])
+                     AS o(id, tenant_id, store_id, kind, reference, hash, actor)
                 """,
                 operations.Select(x => x.Operation.Id).ToArray(), operations.Select(x => x.TenantId).ToArray(), operations.Select(x => x.StoreId).ToArray(),
                 operations.Select(x => x.Operation.Kind).ToArray(), operations.Select(x => x.Operation.Reference).ToArray(),
-                operations.Select(x => x.Operation.RequestHash).ToArray()));
+                operations.Select(x => x.Operation.RequestHash).ToArray(), operations.Select(x => x.Operation.ActorId).ToArray()));
 
         var movements = commits.SelectMany(c => c.Movements.Select(m => (c.TenantId, c.StoreId, Movement: m))).ToArray();
         if (movements.Length > 0)

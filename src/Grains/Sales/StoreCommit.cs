@@ -35,7 +35,7 @@ public readonly record struct StoreFence(
 /// A stock operation other than a sale (receiving, adjustment, transfer), applied once per id;
 /// <see cref="RequestHash"/> is what a replay of the id must match.
 /// </summary>
-public sealed record StockOperationRow(Guid Id, string Kind, string? Reference, byte[] RequestHash);
+public sealed record StockOperationRow(Guid Id, string Kind, string? Reference, byte[] RequestHash, Guid? ActorId = null);
 
 public sealed record StockMovement(Guid VariantId, string Kind, decimal Quantity, decimal? UnitCost, Guid? ReceiptId, string? Reference, DateTimeOffset At);
 

@@ -100,7 +100,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         Task.FromResult(_stock.TryGetValue(variantId, out var state) ? state.Quantity : (decimal?)null);
 
     public Task<StockResult> ReceiveAsync(StockReceiving receiving) =>
-        StockOperationAsync(new StockOperationRow(receiving.Id, "receiving", receiving.SupplierReference, receiving.RequestHash), null,
+        StockOperationAsync(new StockOperationRow(receiving.Id, "receiving", receiving.SupplierReference, receiving.RequestHash, receiving.ActorId), null,
             receiving.Lines.Select(l => l.VariantId), (work, _) =>
         {
             var now = DateTimeOffset.UtcNow;
@@ -110,7 +110,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         });
 
     public Task<StockResult> AdjustAsync(StockAdjustment adjustment) =>
-        StockOperationAsync(new StockOperationRow(adjustment.Id, "adjustment", adjustment.Note, adjustment.RequestHash), null,
+        StockOperationAsync(new StockOperationRow(adjustment.Id, "adjustment", adjustment.Note, adjustment.RequestHash, adjustment.ActorId), null,
             adjustment.Lines.Select(l => l.VariantId), (work, _) =>
         {
             var now = DateTimeOffset.UtcNow;
@@ -138,7 +138,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         if (transfer.FromStoreId != _storeId)
             return new StockResult(StockOutcome.Invalid, [], $"Transfer {transfer.Id} is sent by store {transfer.FromStoreId}, not {_storeId}.");
         var lots = new List<TransferredLot>();
-        var result = await StockOperationAsync(new StockOperationRow(transfer.Id, "transfer_out", $"to {transfer.ToStoreId}", transfer.RequestHash), transfer,
+        var result = await StockOperationAsync(new StockOperationRow(transfer.Id, "transfer_out", $"to {transfer.ToStoreId}", transfer.RequestHash, transfer.ActorId), transfer,
             transfer.Lines.Select(l => l.VariantId), (work, _) =>
         {
             var now = DateTimeOffset.UtcNow;
@@ -164,7 +164,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
             return Task.FromResult(new StockResult(StockOutcome.Invalid, [], $"Transfer {transfer.Id} is received by store {transfer.ToStoreId}, not {_storeId}."));
         // The lots booked are the ones recorded when the transfer was sent (judged to be this
         // transfer, sent to this store, before this runs), never what the caller says.
-        return StockOperationAsync(new StockOperationRow(transfer.Id, "transfer_in", $"from {transfer.FromStoreId}", transfer.RequestHash), transfer,
+        return StockOperationAsync(new StockOperationRow(transfer.Id, "transfer_in", $"from {transfer.FromStoreId}", transfer.RequestHash, transfer.ActorId), transfer,
             transfer.Lines.Select(l => l.VariantId), (work, uses) =>
         {
             var now = DateTimeOffset.UtcNow;

@@ -207,6 +207,116 @@ public sealed class AccessControlTests(ApiFixture api) : IClassFixture<ApiFixtur
     }
 
     [Fact]
+    public async Task Stock_operations_refunds_and_stock_levels_are_store_scoped_too()
+    {
+        var shop = await TestShop.CreateAsync(api.Factory, stores: 2);
+        var (storeA, storeB) = (shop.StoreIds[0], shop.StoreIds[1]);
+        var manager = await TestUsers.AddAndLoginAsync(api.Factory, shop.TenantId, Roles.Manager, [storeA]);
+        var variant = shop.VariantIds.First();
+        var soldAtB = await (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", shop.Sale(storeB))).ReadAsync<Receipt>(HttpStatusCode.Created);
+        var before = await shop.ScalarAsync<decimal>("SELECT sum(quantity) FROM stock_levels WHERE tenant_id = $1", shop.TenantId);
+
+        await (await manager.PostAsJsonAsync("/api/v1/inventory/receivings", new { storeId = storeB, lines = new[] { new { variantId = variant, quantity = 5m, unitCost = 1m } } }))
+            .AssertProblemAsync(HttpStatusCode.Forbidden, "store.not_assigned");
+        await (await manager.PostAsJsonAsync("/api/v1/inventory/adjustments", new { storeId = storeB, reason = "writeOff", lines = new[] { new { variantId = variant, delta = -1m } } }))
+            .AssertProblemAsync(HttpStatusCode.Forbidden, "store.not_assigned");
+        foreach (var (from, to) in new[] { (storeA, storeB), (storeB, storeA) })
+            await (await manager.PostAsJsonAsync("/api/v1/inventory/transfers", new { fromStoreId = from, toStoreId = to, lines = new[] { new { variantId = variant, quantity = 1m } } }))
+                .AssertProblemAsync(HttpStatusCode.Forbidden, "store.not_assigned");
+        await (await manager.PostAsJsonAsync($"/api/v1/receipts/{soldAtB.Id}/refunds", new { items = new[] { new { variantId = variant, quantity = 1m } } }))
+            .AssertProblemAsync(HttpStatusCode.Forbidden, "store.not_assigned");
+        await (await manager.GetAsync($"/api/v1/stores/{storeB}/stock")).AssertProblemAsync(HttpStatusCode.Forbidden, "store.not_assigned");
+        Assert.Equal(before, await shop.ScalarAsync<decimal>("SELECT sum(quantity) FROM stock_levels WHERE tenant_id = $1", shop.TenantId));
+
+        // At the assigned store the same manager works.
+        (await manager.PostAsJsonAsync("/api/v1/inventory/adjustments", new { storeId = storeA, reason = "writeOff", lines = new[] { new { variantId = variant, delta = -1m } } }))
+            .EnsureSuccessStatusCode();
+        (await manager.GetAsync($"/api/v1/stores/{storeA}/stock")).EnsureSuccessStatusCode();
+    }
+
+    [Fact]
+    public async Task The_audit_trail_records_who_did_what_in_the_changes_transaction_and_cannot_be_rewritten()
+    {
+        var shop = await TestShop.CreateAsync(api.Factory, stores: 2);
+        var (storeA, storeB) = (shop.StoreIds[0], shop.StoreIds[1]);
+        var ownerId = shop.Registration.User.Id;
+        var anon = api.Factory.CreateClient();
+        var ownerEmail = (await (await shop.Owner.GetAsync("/api/v1/employees")).ReadAsync<ListPage<Employee>>()).Items.Single(e => e.Role == Roles.Owner).Email!;
+        await (await anon.PostAsJsonAsync("/api/v1/auth/login", new { login = ownerEmail, password = "Wrong#password1" }))
+            .AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.invalid_credentials");
+        (await anon.PostAsJsonAsync("/api/v1/auth/login", new { login = ownerEmail, password = "Secret#12345" })).EnsureSuccessStatusCode();
+
+        var hired = await (await shop.Owner.PostAsJsonAsync("/api/v1/employees",
+            new { name = "Aziz", email = $"aziz-{Guid.NewGuid():N}@example.com", password = "Secret#12345", role = "cashier", storeIds = new[] { storeA } }))
+            .ReadAsync<Employee>(HttpStatusCode.Created);
+        (await shop.Owner.PatchAsJsonAsync($"/api/v1/employees/{hired.Id}", new { role = "manager" })).EnsureSuccessStatusCode();
+        (await shop.Owner.DeleteAsync($"/api/v1/employees/{hired.Id}")).EnsureSuccessStatusCode();
+        var product = shop.Products[0];
+        var variant = product.Variants[0];
+        (await shop.Owner.PatchAsJsonAsync($"/api/v1/products/{product.Id}/variants/{variant.Id}", new { price = variant.Price + 500m })).EnsureSuccessStatusCode();
+        var discounted = await (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", new
+        {
+            id = Guid.NewGuid(), storeId = storeA, terminalId = shop.TerminalByStore[storeA],
+            items = new[] { new { variantId = variant.Id, quantity = 1m, discount = 100m } },
+            payments = new[] { new { method = "cash", amount = variant.Price + 400m } },
+        })).ReadAsync<Receipt>(HttpStatusCode.Created);
+        (await shop.Owner.PostAsJsonAsync($"/api/v1/receipts/{discounted.Id}/refunds", new { items = new[] { new { variantId = variant.Id, quantity = 1m } } }))
+            .EnsureSuccessStatusCode();
+        (await shop.Owner.PostAsJsonAsync("/api/v1/inventory/adjustments", new { storeId = storeA, reason = "damage", lines = new[] { new { variantId = variant.Id, delta = -1m } } }))
+            .EnsureSuccessStatusCode();
+        (await shop.Owner.PostAsJsonAsync("/api/v1/inventory/transfers", new { fromStoreId = storeA, toStoreId = storeB, lines = new[] { new { variantId = variant.Id, quantity = 2m } } }))
+            .EnsureSuccessStatusCode();
+        (await shop.Owner.PutAsJsonAsync("/api/v1/tenant/settings", TenantSettings())).EnsureSuccessStatusCode();
+        // A plain sale leaves no entry (paid in cash over the total: the first variant's price changed above).
+        (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", shop.Sale(storeA, cash: 1_000_000m))).EnsureSuccessStatusCode();
+
+        var entries = new List<AuditEntryDto>();
+        long? before = null;
+        do
+        {
+            var page = await (await shop.Owner.GetAsync($"/api/v1/audit?limit=3{(before is null ? "" : $"&before={before}")}")).ReadAsync<AuditPageDto>();
+            entries.AddRange(page.Items);
+            before = page.NextBefore;
+        } while (before is not null);
+        Assert.Equal(entries.OrderByDescending(e => e.Seq).Select(e => e.Seq), entries.Select(e => e.Seq)); // newest first, no repeats
+
+        void Has(string action, Guid? actor, Guid? subject = null) =>
+            Assert.True(entries.Any(e => e.Action == action && e.ActorId == actor && (subject is null || e.SubjectId == subject)),
+                $"no {action} by {actor} on {subject}: {string.Join(", ", entries.Select(e => e.Action))}");
+        Has("tenant.registered", ownerId);
+        Has("auth.login_failed", null, ownerId);
+        Has("auth.login", ownerId);
+        Has("employee.created", ownerId, hired.Id);
+        Has("employee.role_changed", ownerId, hired.Id);
+        Has("employee.deleted", ownerId, hired.Id);
+        Has("variant.price_changed", ownerId, variant.Id);
+        Has("receipt.discounted", ownerId, discounted.Id);
+        Has("receipt.refunded", ownerId);
+        Has("stock.adjusted", ownerId);
+        Has("stock.transfer_sent", ownerId);
+        Has("stock.transfer_received", ownerId);
+        Has("tenant.settings_changed", ownerId);
+        Assert.Single(entries, e => e.Action == "receipt.discounted"); // the plain sale left none
+
+        var filtered = await (await shop.Owner.GetAsync($"/api/v1/audit?action=employee.&subjectId={hired.Id}")).ReadAsync<AuditPageDto>();
+        Assert.Equal(["employee.deleted", "employee.role_changed", "employee.created"], filtered.Items.Select(e => e.Action));
+
+        // Admins only; another tenant sees none of it; the table refuses rewrites.
+        var manager = await TestUsers.AddAndLoginAsync(api.Factory, shop.TenantId, Roles.Manager);
+        await (await manager.GetAsync("/api/v1/audit")).AssertProblemAsync(HttpStatusCode.Forbidden, "auth.forbidden");
+        var (stranger, _) = await api.Factory.RegisterAsync();
+        var theirs = await (await stranger.GetAsync($"/api/v1/audit?subjectId={hired.Id}")).ReadAsync<AuditPageDto>();
+        Assert.Empty(theirs.Items);
+        var rewrite = await Assert.ThrowsAsync<Npgsql.PostgresException>(() =>
+            shop.ScalarAsync<long>("WITH d AS (DELETE FROM audit_log WHERE tenant_id = $1 RETURNING 1) SELECT count(*) FROM d", shop.TenantId));
+        Assert.Equal("42501", rewrite.SqlState);
+    }
+
+    public sealed record AuditEntryDto(long Seq, DateTimeOffset At, Guid? ActorId, string Action, string? SubjectType, Guid? SubjectId, Guid? StoreId);
+
+    public sealed record AuditPageDto(IReadOnlyList<AuditEntryDto> Items, long? NextBefore);
+
+    [Fact]
     public async Task Discounts_are_limited_per_role_by_the_tenant_settings()
     {
         var shop = await TestShop.CreateAsync(api.Factory);

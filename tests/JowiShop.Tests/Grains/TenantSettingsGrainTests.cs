@@ -11,7 +11,7 @@ public sealed class TenantSettingsGrainTests
     {
         var postgres = await GrainClusters.CreateMigratedDatabaseAsync("settings");
         var tenantId = Guid.NewGuid();
-        var changed = new TenantSettings("USD", "Asia/Samarkand", NegativeStockPolicy.Refuse);
+        var changed = new TenantSettings("USD", "Asia/Samarkand", NegativeStockPolicy.Refuse, DiscountLimits.Default);
 
         var first = await GrainClusters.StartAsync(postgres, "settings-test");
         try

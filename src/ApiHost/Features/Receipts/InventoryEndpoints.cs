@@ -56,6 +56,8 @@ public static class InventoryEndpoints
         if (errors.Any)
             return ApiProblems.Validation(errors);
         var tenantId = user.GetTenantId();
+        if (http.Refusal(request.StoreId!.Value) is { } notAssigned)
+            return notAssigned;
         var (problem, catalog) = await CheckAsync(grains, variants, tenantId, [request.StoreId!.Value], request.Lines!.Select(l => l.VariantId!.Value), ct);
         if (problem is not null)
             return problem;
@@ -69,7 +71,7 @@ public static class InventoryEndpoints
             .Add(request.Lines, (h, l) => h.Add(l.VariantId).Add(l.Quantity).Add(l.UnitCost))
             .Add(request.SupplierReference).ToHash();
         var result = await Store(grains, tenantId, request.StoreId!.Value).ReceiveAsync(new StockReceiving(id,
-            request.Lines!.Select(l => new ReceivingLine(l.VariantId!.Value, l.Quantity!.Value, l.UnitCost!.Value)).ToArray(), request.SupplierReference, hash));
+            request.Lines!.Select(l => new ReceivingLine(l.VariantId!.Value, l.Quantity!.Value, l.UnitCost!.Value)).ToArray(), request.SupplierReference, hash, user.GetUserId()));
         return Answer(result, id, request.StoreId.Value, http, "receiving");
     }
 
@@ -97,6 +99,8 @@ public static class InventoryEndpoints
         if (errors.Any)
             return ApiProblems.Validation(errors);
         var tenantId = user.GetTenantId();
+        if (http.Refusal(request.StoreId!.Value) is { } notAssigned)
+            return notAssigned;
         var (problem, catalog) = await CheckAsync(grains, variants, tenantId, [request.StoreId!.Value], request.Lines!.Select(l => l.VariantId!.Value), ct);
         if (problem is not null)
             return problem;
@@ -115,7 +119,7 @@ public static class InventoryEndpoints
             .Add(request.Note).ToHash();
         var result = await Store(grains, tenantId, request.StoreId!.Value).AdjustAsync(new StockAdjustment(id, request.Reason!.Value,
             request.Lines!.Select(l => new AdjustmentLine(l.VariantId!.Value, l.Delta, l.CountedQuantity, catalog.GetValueOrDefault(l.VariantId!.Value)?.Cost)).ToArray(),
-            request.Note, hash));
+            request.Note, hash, user.GetUserId()));
         return Answer(result, id, request.StoreId.Value, http, "adjustment");
     }
 
@@ -141,6 +145,9 @@ public static class InventoryEndpoints
             return ApiProblems.Validation(errors);
         var tenantId = user.GetTenantId();
         var (from, to) = (request.FromStoreId!.Value, request.ToStoreId!.Value);
+        // Stock leaves one store and enters another: a manager must work at both.
+        if ((http.Refusal(from) ?? http.Refusal(to)) is { } notAssigned)
+            return notAssigned;
         var (problem, catalog) = await CheckAsync(grains, variants, tenantId, [from, to], request.Lines!.Select(l => l.VariantId!.Value), ct);
         if (problem is not null)
             return problem;
@@ -154,7 +161,7 @@ public static class InventoryEndpoints
         var hash = new RequestHash("transfer").Add(from).Add(to)
             .Add(request.Lines, (h, l) => h.Add(l.VariantId).Add(l.Quantity)).ToHash();
         var transfer = new StockTransfer(id, from, to,
-            request.Lines!.Select(l => new TransferLine(l.VariantId!.Value, l.Quantity!.Value, catalog.GetValueOrDefault(l.VariantId!.Value)?.Cost)).ToArray(), hash);
+            request.Lines!.Select(l => new TransferLine(l.VariantId!.Value, l.Quantity!.Value, catalog.GetValueOrDefault(l.VariantId!.Value)?.Cost)).ToArray(), hash, user.GetUserId());
         var sent = await Store(grains, tenantId, from).SendTransferAsync(transfer);
         if (sent.Outcome is not (StockOutcome.Done or StockOutcome.AlreadyDone))
             return Refused(sent, http, "transfer");
@@ -168,10 +175,13 @@ public static class InventoryEndpoints
     }
 
     private static async Task<Results<Ok<ListPage<StockLevelRow>>, ValidationProblem, ProblemHttpResult>> StockLevels(
-        Guid id, Guid? variantId, decimal? belowLevel, int? page, int? limit, ClaimsPrincipal user, IGrainFactory grains, NpgsqlDataSource db, CancellationToken ct)
+        Guid id, Guid? variantId, decimal? belowLevel, int? page, int? limit, ClaimsPrincipal user, IGrainFactory grains, NpgsqlDataSource db,
+        HttpContext http, CancellationToken ct)
     {
         if (!Paging.TryCreate(page, limit, out var request, out var errors))
             return ApiProblems.Validation(errors);
+        if (http.Refusal(id) is { } notAssigned)
+            return notAssigned;
         var tenantId = user.GetTenantId();
         if (await grains.Reference<ITenantGrain>(tenantId).GetStoreAsync(id) is null)
             return ApiProblems.NotFound("store.not_found", $"Store {id} does not exist.");

@@ -261,6 +261,8 @@ public static class ReceiptEndpoints
         var storeId = await receipts.StoreOfAsync(tenantId, id, ct);
         if (storeId is null)
             return ApiProblems.NotFound("receipt.not_found", $"Receipt {id} does not exist.");
+        if (http.Refusal(storeId.Value) is { } notAssigned)
+            return notAssigned;
         var original = (await ReceiptRows.LoadAsync(http.RequestServices.GetRequiredService<NpgsqlDataSource>(), tenantId, [id], ct))[id].Receipt;
         if (request.TerminalId is { } terminalId
             && (await grains.Reference<ITenantGrain>(tenantId).GetTerminalAsync(terminalId) is not { } terminal || terminal.StoreId != storeId))

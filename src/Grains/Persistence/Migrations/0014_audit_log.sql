@@ -40,3 +40,19 @@ BEGIN
 END $$;
 CREATE TRIGGER audit_receipt AFTER INSERT ON receipts
     FOR EACH ROW WHEN (NEW.kind = 'refund' OR NEW.discount_total > 0) EXECUTE FUNCTION audit_receipt();
+
+-- Stock operations (receivings, adjustments, transfers) carry who asked for them; the operation
+-- row is written in the ledger writer's transaction with its stock changes, and so is its entry.
+ALTER TABLE stock_operations ADD COLUMN actor_id uuid;
+
+CREATE FUNCTION audit_stock_operation() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO audit_log (tenant_id, actor_id, action, subject_type, subject_id, store_id, details)
+    VALUES (NEW.tenant_id, NEW.actor_id,
+            CASE NEW.kind WHEN 'receiving' THEN 'stock.received' WHEN 'adjustment' THEN 'stock.adjusted'
+                          WHEN 'transfer_out' THEN 'stock.transfer_sent' ELSE 'stock.transfer_received' END,
+            'stock_operation', NEW.id, NEW.store_id, jsonb_build_object('reference', NEW.reference));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER audit_stock_operation AFTER INSERT ON stock_operations
+    FOR EACH ROW EXECUTE FUNCTION audit_stock_operation();

@@ -32,7 +32,18 @@ public sealed class StaffAccessGrain(NpgsqlDataSource db) : Grain, IStaffAccessG
 
     public async Task<StaffAccess?> ReloadAsync()
     {
-        await LoadAsync(CancellationToken.None);
+        try
+        {
+            await LoadAsync(CancellationToken.None);
+        }
+        catch
+        {
+            // The change is committed but unread: refuse the user (fail closed) until a fresh
+            // activation reads it, rather than keep serving what may just have been revoked.
+            _access = null;
+            DeactivateOnIdle();
+            throw;
+        }
         return await GetAsync();
     }
 

@@ -30,6 +30,9 @@ public sealed class Sessions(NpgsqlDataSource db, AccessTokenIssuer tokens, JwtS
         var (insert, tokens) = Issue(user, Guid.CreateVersion7());
         await using var batch = db.CreateBatch();
         batch.BatchCommands.Add(insert);
+        // Expired tokens are of no use even to theft detection: each login clears the user's.
+        batch.BatchCommands.Add(Sql.Command("DELETE FROM refresh_tokens WHERE tenant_id = $1 AND user_id = $2 AND expires_at < now()",
+            user.TenantId, user.UserId));
         if (auditAction is not null)
             batch.BatchCommands.Add(AuditTrail.Entry(user.TenantId, user.UserId, auditAction, "user", user.UserId));
         await batch.ExecuteNonQueryAsync(ct);

@@ -32,12 +32,13 @@ public static class AuthEndpoints
 
     public static RouteGroupBuilder MapAuthEndpoints(this RouteGroupBuilder api)
     {
-        var group = api.MapGroup("/auth").WithTags("Auth").AllowAnonymous();
-        group.MapPost("/register", Register)
+        // AllowAnonymous per route, not on the group: it would void the staff policy of logout and password.
+        var group = api.MapGroup("/auth").WithTags("Auth");
+        group.MapPost("/register", Register).AllowAnonymous()
             .WithSummary("Register a business: creates the tenant, its owner and a first store.");
-        group.MapPost("/login", Login)
+        group.MapPost("/login", Login).AllowAnonymous()
             .WithSummary("Log in with an email or an E.164 phone and a password; returns an access token and a refresh token.");
-        group.MapPost("/refresh", Refresh)
+        group.MapPost("/refresh", Refresh).AllowAnonymous()
             .WithSummary("Trade a refresh token for a new access token and refresh token; a refresh token works once.");
         group.MapPost("/logout", Logout).RequireAuthorization(Policies.Staff)
             .WithSummary("End every session of the caller: their access and refresh tokens stop working on every device.");

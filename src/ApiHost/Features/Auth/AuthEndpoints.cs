@@ -20,8 +20,8 @@ public static class AuthEndpoints
 
     public static RouteGroupBuilder MapAuthEndpoints(this RouteGroupBuilder api)
     {
-        var group = api.MapGroup("/auth").WithTags("Auth").AllowAnonymous();
-        group.MapPost("/register", Register)
+        var group = api.MapGroup("/auth").WithTags("Auth").AllowAnonymous().RequireRateLimiting(RateLimits.Auth);
+        group.MapPost("/register", Register).RequireRateLimiting(RateLimits.Register)
             .WithSummary("Register a business: creates the tenant, its owner and a first store.");
         group.MapPost("/login", Login)
             .WithSummary("Log in with an email or an E.164 phone and a password; returns a bearer token.");

@@ -8,14 +8,13 @@ namespace JowiShop.ApiHost.Infrastructure;
 public static class SigningKeyPolicy
 {
     /// <summary>
-    /// Keys that are, or were, in this repository: the development key, the Kubernetes manifest's old
-    /// placeholder, and the samples in the deployment docs. Keep adding any key that is ever committed.
+    /// Keys that are, or were, in this repository: the development key and the Kubernetes manifest's
+    /// old placeholder. Add any key that is ever committed, anywhere.
     /// </summary>
     public static readonly IReadOnlySet<string> Published = new HashSet<string>(StringComparer.Ordinal)
     {
         JwtSettings.DevelopmentSigningKey,
         "change-me-to-at-least-32-random-bytes-base64",
-        "replace-with-the-output-of-openssl-rand-base64-48",
     };
 
     /// <summary>Words that mark a placeholder or a human-chosen key (case-insensitive).</summary>
@@ -23,8 +22,8 @@ public static class SigningKeyPolicy
         ["change", "replace", "placeholder", "example", "secret", "password", "development", "do-not-use", "jowishop", "signing-key"];
 
     /// <summary>
-    /// The least estimated entropy: 128 bits. A random base64 key of 32 bytes or more (43+ characters)
-    /// estimates at about 240 bits; 32 repeated or counting characters at well under 128.
+    /// The least estimated entropy: 128 bits. A random base64 key of 32 bytes (44 characters) estimates
+    /// at about 215 bits, of 48 bytes at about 330; 32 repeated or counting characters at well under 128.
     /// </summary>
     public const double MinimumEntropyBits = 128;
 

@@ -1,4 +1,6 @@
 using JowiShop.ApiHost.Infrastructure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace JowiShop.Tests.Unit;
@@ -113,5 +115,21 @@ public sealed class PasswordHashGateTests
         release.Set();
         Assert.True(await busy);
         Assert.Equal(2, await gate.RunAsync(() => 2, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_busy_gate_is_answered_503_service_busy_with_Retry_After()
+    {
+        await using var services = new ServiceCollection().AddLogging().AddProblemDetails().BuildServiceProvider();
+        var http = new DefaultHttpContext { RequestServices = services, Response = { Body = new MemoryStream() } };
+        var handler = new PasswordHashingBusyHandler(services.GetRequiredService<IProblemDetailsService>());
+
+        Assert.False(await handler.TryHandleAsync(http, new InvalidOperationException(), CancellationToken.None));
+        Assert.True(await handler.TryHandleAsync(http, new PasswordHashingBusyException(), CancellationToken.None));
+        Assert.Equal(StatusCodes.Status503ServiceUnavailable, http.Response.StatusCode);
+        Assert.Equal("1", http.Response.Headers.RetryAfter.ToString());
+        http.Response.Body.Position = 0;
+        var problem = System.Text.Json.JsonDocument.Parse(http.Response.Body).RootElement;
+        Assert.Equal("service.busy", problem.GetProperty("code").GetString());
     }
 }

@@ -12,7 +12,9 @@ public sealed record BodyLimit(long? MaxRequestBodySize) : IRequestSizeLimitMeta
 /// Content-Length over the limit is answered 413 <c>request.too_large</c> before anything is read;
 /// a chunked body (no Content-Length) fails with the same answer once reading passes the limit:
 /// Kestrel enforces it through <see cref="IHttpMaxRequestBodySizeFeature"/>, and on servers without
-/// that feature (the test server) the body stream is wrapped to count.
+/// that feature (the test server) the body stream is wrapped to count. (Routing itself copies an
+/// endpoint's <see cref="IRequestSizeLimitMetadata"/> into that feature, but endpoints without it
+/// would keep Kestrel's 30 MB, and a limit hit while reading would not be this problem answer.)
 /// </summary>
 public static class RequestBodyLimits
 {

@@ -5,9 +5,11 @@
 #
 #   services.sh install                 install postgresql-15 / redis-server / wrk if missing (apt)
 #   services.sh pg-start DIR PORT       initdb DIR if empty, start PostgreSQL on 127.0.0.1:PORT
+#                                       (PG_PASSWORD set at initdb: user postgres gets it, TCP logins need it)
 #   services.sh pg-stop DIR             stop it (fast shutdown)
 #   services.sh pg-kill DIR             stop it abruptly (immediate shutdown: crash semantics)
 #   services.sh redis-start DIR PORT    start Redis with AOF persistence in DIR on 127.0.0.1:PORT
+#                                       (REDIS_PASSWORD set: clients must AUTH with it)
 #   services.sh redis-stop DIR          stop it
 #   services.sh watch PID DIR...        in the background, stop the services in DIRs when PID exits
 set -euo pipefail
@@ -45,8 +47,17 @@ case "$cmd" in
     dir=$(cd "$dir" && pwd)
     if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; chmod 700 "$dir"; fi
     if [ ! -f "$dir/PG_VERSION" ]; then
-      as_postgres "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir.initdb.log" 2>&1 \
-        || { cat "$dir.initdb.log" >&2; exit 1; }
+      auth=(--auth=trust)
+      if [ -n "${PG_PASSWORD:-}" ]; then
+        # The socket (in the data folder, owner-only) stays trusted; TCP logins need the password.
+        pwfile=$(mktemp) # mode 0600; in /tmp, which the postgres user can reach when we are root
+        printf '%s\n' "$PG_PASSWORD" > "$pwfile"
+        if [ "$(id -u)" = 0 ]; then chown postgres: "$pwfile"; fi
+        auth=(--auth-local=trust --auth-host=scram-sha-256 "--pwfile=$pwfile")
+      fi
+      as_postgres "$PG_BIN/initdb" -D "$dir" -U postgres "${auth[@]}" --encoding=UTF8 --locale=C.UTF-8 >"$dir.initdb.log" 2>&1 \
+        || { rm -f "${pwfile:-}"; cat "$dir.initdb.log" >&2; exit 1; }
+      rm -f "${pwfile:-}"
     fi
     # Loopback only, socket in the data folder; synchronous_commit stays on (the default):
     # a receipt is acknowledged only after its commit is durable.
@@ -65,11 +76,18 @@ case "$cmd" in
     dir=$1; port=$2
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
+    # The password goes in a config file (owner-only), not on the command line where ps shows it.
+    conf="$dir/redis.conf"
+    (umask 077; : > "$conf"; [ -z "${REDIS_PASSWORD:-}" ] || printf 'requirepass %s\n' "$REDIS_PASSWORD" > "$conf")
     # AOF on: Redis that forgets membership on restart leaves silos retrying forever.
-    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --appendonly yes --save "" \
+    redis-server "$conf" --bind 127.0.0.1 --port "$port" --dir "$dir" --appendonly yes --save "" \
       --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --protected-mode no
     for _ in $(seq 100); do
-      redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && exit 0
+      if [ -n "${REDIS_PASSWORD:-}" ]; then
+        REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG && exit 0
+      else
+        redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG && exit 0
+      fi
       sleep 0.1
     done
     echo "redis did not start on port $port" >&2; exit 1

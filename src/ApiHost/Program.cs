@@ -84,6 +84,11 @@ builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationSc
         o.TokenHandlers.Add(cache);
     });
 Policies.Add(builder.Services.AddAuthorizationBuilder());
+builder.Services.AddAuthorizationBuilder().AddOperatorPolicy(configuration);
+
+// Bounded cost: rate limits (RateLimits:*), concurrent password hashes, proxies believed for the client address.
+builder.Services.AddJowiShopRateLimits(configuration);
+builder.Services.AddJowiShopForwardedHeaders(configuration);
 
 // Errors: RFC 9457 problem details with a stable code and the trace id.
 builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
@@ -97,6 +102,7 @@ builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
     problem.Extensions.TryAdd("code", ApiProblems.DefaultCode(problem.Status ?? context.HttpContext.Response.StatusCode));
     problem.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
 });
+builder.Services.AddExceptionHandler<PasswordHashingBusyHandler>();
 builder.Services.AddExceptionHandler<ApiExceptionHandler>();
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.ConfigureHttpJsonOptions(o =>
@@ -119,14 +125,20 @@ builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecurityScheme>(
 
 var app = builder.Build();
 
+app.UseForwardedHeaders();
+app.UseSecurityHeaders("/docs");
+app.UseRouting(); // after the two above, so that short-circuited endpoints (liveness) get the headers too
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseHttpLogging();
+app.UseRequestBodyLimits(configuration.GetValue($"{RequestBodyLimits.Section}:DefaultBodyBytes", RequestBodyLimits.Default));
 app.UseAuthentication();
+app.UseRateLimiter();
 app.UseAuthorization();
 
 app.MapOpenApi();
-app.MapScalarApiReference("/docs", o => o.WithTitle("JowiShop API"));
+// No web fonts from Scalar's CDN: the docs page's Content-Security-Policy loads nothing from elsewhere.
+app.MapScalarApiReference("/docs", o => o.WithTitle("JowiShop API").DisableDefaultFonts());
 
 var api = app.MapGroup("/api/v1");
 api.MapHealthEndpoints();

@@ -59,6 +59,7 @@ public static class SiloConfiguration
         });
         silo.ConfigureEndpoints(AdvertisedAddress(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: false);
         silo.UseRedisClustering(o => o.ConfigurationOptions = RedisOptions(configuration, options.RedisDatabase));
+        silo.UseJowiShopTls(configuration);
         silo.Services.Configure<ExceptionSerializationOptions>(RedisExceptionsCrossTheWire);
         silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.CallTimeout);
         silo.Services.AddHostedService<MembershipOptionsLog>();
@@ -100,6 +101,7 @@ public static class SiloConfiguration
         client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = options.CallTimeout);
         client.AddOutgoingGrainCallFilter<ReadRetryFilter>();
         client.UseRedisClustering(o => o.ConfigurationOptions = RedisOptions(configuration, options.RedisDatabase));
+        client.UseJowiShopTls(configuration);
         client.Services.Configure<ExceptionSerializationOptions>(RedisExceptionsCrossTheWire);
         // Fronts and silos start in any order (a deployment restarts them independently): keep
         // trying to reach a gateway instead of failing the front's start-up.

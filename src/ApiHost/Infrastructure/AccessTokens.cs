@@ -32,6 +32,9 @@ public sealed class JwtSettings
         if (SigningKey == DevelopmentSigningKey && !environment.IsDevelopment())
             throw new InvalidOperationException(
                 $"Jwt:SigningKey is the development key; refusing to start in {environment.EnvironmentName}. Set Jwt__SigningKey.");
+        if (!environment.IsDevelopment() && SigningKeyPolicy.Problem(SigningKey) is { } problem)
+            throw new InvalidOperationException(
+                $"Jwt:SigningKey {problem}; refusing to start in {environment.EnvironmentName}. Set Jwt__SigningKey to the output of: openssl rand -base64 48");
     }
 }
 

@@ -36,6 +36,7 @@ public static class ApiProblems
         409 => "resource.conflict",
         413 => "request.too_large",
         415 => "request.unsupported_media_type",
+        429 => "request.rate_limited",
         503 => "service.unavailable",
         >= 500 => "server.error",
         _ => "request.failed",

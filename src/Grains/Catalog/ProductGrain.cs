@@ -38,10 +38,15 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         return Task.CompletedTask;
     }
 
-    public Task<Product?> GetAsync() => Task.FromResult(_product);
+    public Task<Product?> GetAsync()
+    {
+        LeaveIfGone();
+        return Task.FromResult(_product);
+    }
 
     public Task<ScannedVariant?> GetVariantAsync(Guid variantId)
     {
+        LeaveIfGone();
         var variant = _product?.Variants.FirstOrDefault(v => v.Id == variantId);
         return Task.FromResult(variant is null
             ? null
@@ -68,7 +73,10 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             return null;
         }, draft.Variants.Select(v => v.Sku).ToArray(), draft.Variants.SelectMany(v => v.Barcodes).ToArray());
         if (conflict is not null)
+        {
+            LeaveIfGone(); // nothing was created: the id stays nobody's
             return conflict;
+        }
 
         _product = new Product(_productId, draft.Name, draft.Description, draft.CategoryId, draft.Active,
             draft.Variants.Select(v => ToVariant(v, now)).ToArray(), now, now);
@@ -81,7 +89,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     public async Task<CatalogWrite> UpdateAsync(ProductPatch patch)
     {
         if (_product is null)
-            return new CatalogWrite(CatalogOutcome.NotFound);
+            return NotFound();
 
         var updated = _product with
         {
@@ -114,7 +122,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     public async Task<CatalogWrite> DeleteAsync()
     {
         if (_product is null)
-            return new CatalogWrite(CatalogOutcome.NotFound);
+            return NotFound();
 
         // Soft delete: receipts keep pointing at the rows; the barcodes become free for reuse.
         await WriteAsync(async (connection, tx) =>
@@ -135,13 +143,14 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         _product = null;
         await UnmapAsync(before.Variants.SelectMany(v => v.Barcodes).ToArray());
         await IndexAsync(before);
+        LeaveIfGone();
         return new CatalogWrite(CatalogOutcome.Ok);
     }
 
     public async Task<CatalogWrite> AddVariantAsync(VariantDraft draft)
     {
         if (_product is null)
-            return new CatalogWrite(CatalogOutcome.NotFound);
+            return NotFound();
         if (_product.Variants.Any(v => v.Id == draft.Id))
             return new CatalogWrite(CatalogOutcome.AlreadyExists, _product);
 
@@ -167,7 +176,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     {
         var current = _product?.Variants.FirstOrDefault(v => v.Id == variantId);
         if (current is null)
-            return new CatalogWrite(CatalogOutcome.NotFound);
+            return NotFound();
 
         var now = DateTimeOffset.UtcNow;
         var updated = current with
@@ -219,7 +228,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     {
         var current = _product?.Variants.FirstOrDefault(v => v.Id == variantId);
         if (current is null)
-            return new CatalogWrite(CatalogOutcome.NotFound);
+            return NotFound();
 
         var now = DateTimeOffset.UtcNow;
         await WriteAsync(async (connection, tx) =>
@@ -241,6 +250,22 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         await UnmapAsync(current.Barcodes);
         await IndexAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
+    }
+
+    private CatalogWrite NotFound()
+    {
+        LeaveIfGone();
+        return new CatalogWrite(CatalogOutcome.NotFound);
+    }
+
+    /// <summary>
+    /// No live product has this id (it never existed, or was deleted): the call is answered, then the
+    /// activation goes, so that ids made up by clients do not each keep one for Orleans:CollectionAge.
+    /// </summary>
+    private void LeaveIfGone()
+    {
+        if (_product is null)
+            DeactivateOnIdle();
     }
 
     /// <summary>

@@ -85,7 +85,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
                 : first;
         }
         if (!_exists)
-            return new SaleResult(SaleOutcome.StoreNotFound);
+            return Missing(new SaleResult(SaleOutcome.StoreNotFound));
 
         var pending = new PendingSale(sale, new TaskCompletionSource<SaleResult>(TaskCreationOptions.RunContinuationsAsynchronously));
         _unanswered[sale.Id] = pending;
@@ -185,7 +185,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
                 await LoadStoreAsync(CancellationToken.None);
             await RefreshConfigAsync();
             if (!_exists)
-                return new SaleResult(SaleOutcome.StoreNotFound);
+                return Missing(new SaleResult(SaleOutcome.StoreNotFound));
 
             var stored = await ReceiptRows.LoadAsync(db, _tenantId, [refund.Id, refund.OriginalReceiptId]);
             if (stored.TryGetValue(refund.Id, out var existing))
@@ -276,7 +276,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
                 await LoadStoreAsync(CancellationToken.None);
             await RefreshConfigAsync();
             if (!_exists)
-                return new StockResult(StockOutcome.StoreNotFound, []);
+                return Missing(new StockResult(StockOutcome.StoreNotFound, []));
             var uses = await IdUsesAsync(operation.Id);
             var (verdict, detail) = Judge(operation, transfer, uses);
             if (verdict == UseVerdict.Conflict)
@@ -398,6 +398,16 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         await reader.ReadAsync();
         var receipt = reader.GetBoolean(0);
         return new IdUses(operations, transfer, receipt);
+    }
+
+    /// <summary>
+    /// No live store has this id (never had, or it was closed): answer, then leave memory, so that
+    /// made-up ids do not each keep an activation for Orleans:CollectionAge.
+    /// </summary>
+    private T Missing<T>(T answer)
+    {
+        DeactivateOnIdle();
+        return answer;
     }
 
     /// <summary>
@@ -581,7 +591,7 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
         }
         if (!_exists)
         {
-            Answer(batch, new SaleResult(SaleOutcome.StoreNotFound));
+            Answer(batch, Missing(new SaleResult(SaleOutcome.StoreNotFound)));
             return;
         }
 

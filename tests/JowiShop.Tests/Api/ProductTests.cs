@@ -232,15 +232,15 @@ public sealed class CacheHealthTests(ApiFixture api) : IClassFixture<ApiFixture>
         var (client, _) = await api.Factory.RegisterAsync();
         var ean = TestCatalog.Ean13();
         var product = await TestCatalog.CreateProductAsync(client, "Cached", TestCatalog.Variant(ean));
-        var anonymous = api.Factory.CreateClient();
-        var before = await (await anonymous.GetAsync("/api/v1/health/cache")).ReadAsync<CacheStateResponse>();
+        // An owner is an operator in Development (appsettings.Development.json): the figures are the deployment's.
+        var before = await (await client.GetAsync("/api/v1/health/cache")).ReadAsync<CacheStateResponse>();
 
         var unknown = TestCatalog.Ean13();
         await client.GetAsync($"/api/v1/products/by-barcode/{unknown}"); // miss: read from PostgreSQL
         await client.GetAsync($"/api/v1/products/by-barcode/{unknown}"); // known unknown: no query
         (await client.GetAsync($"/api/v1/products/by-barcode/{ean}")).EnsureSuccessStatusCode(); // mapped at creation: hit
 
-        var after = await (await anonymous.GetAsync("/api/v1/health/cache")).ReadAsync<CacheStateResponse>();
+        var after = await (await client.GetAsync("/api/v1/health/cache")).ReadAsync<CacheStateResponse>();
         Assert.True(after.Misses >= before.Misses + 1, $"misses {before.Misses} -> {after.Misses}");
         Assert.True(after.UnknownHits >= before.UnknownHits + 1, $"unknown hits {before.UnknownHits} -> {after.UnknownHits}");
         Assert.True(after.Hits >= before.Hits + 1, $"hits {before.Hits} -> {after.Hits}");

@@ -40,6 +40,9 @@ public sealed class LocalCluster : IAsyncDisposable
     public string ClusterId { get; }
     public IReadOnlyList<ClusterNode> Nodes => _nodes;
 
+    /// <summary>Settings for every node started from now on and for the test's own client (e.g. Orleans:Tls:*).</summary>
+    public Dictionary<string, string> Settings { get; } = [];
+
     /// <summary>Short timeouts: an unreachable database must turn into a 503 quickly, not a hang.</summary>
     public string PostgresConnectionString =>
         $"Host=127.0.0.1;Port={PostgresPort};Username=postgres;Database=jowishop;Timeout=5;Command Timeout=15";
@@ -125,6 +128,8 @@ public sealed class LocalCluster : IAsyncDisposable
             environment["Urls"] = $"http://127.0.0.1:{httpPort}";
         foreach (var entry in Environment.GetEnvironmentVariable("JOWISHOP_CLUSTER_LOG_LEVELS")?.Split(';', StringSplitOptions.RemoveEmptyEntries) ?? [])
             environment[$"Logging__LogLevel__{entry.Split('=')[0]}"] = entry.Split('=')[1];
+        foreach (var (key, value) in Settings)
+            environment[key.Replace(":", "__")] = value;
         foreach (var (key, value) in environment)
             start.Environment[key] = value;
 
@@ -145,6 +150,7 @@ public sealed class LocalCluster : IAsyncDisposable
                 ["ConnectionStrings:Redis"] = RedisConnectionString,
                 ["Orleans:ClusterId"] = ClusterId,
             })
+            .AddInMemoryCollection(Settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)))
             .Build();
         var host = new HostBuilder().UseOrleansClient(client => client.UseJowiShopClustering(configuration)).Build();
         using var timeout = new CancellationTokenSource(deadline);

@@ -29,6 +29,35 @@ public sealed class JwtSettingsTests
     {
         Assert.Throws<InvalidOperationException>(() => new JwtSettings().Validate(new Environment("Development")));
         Assert.Throws<InvalidOperationException>(() => new JwtSettings { SigningKey = "short" }.Validate(new Environment("Production")));
-        new JwtSettings { SigningKey = new string('k', 48) }.Validate(new Environment("Production"));
+        new JwtSettings { SigningKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(48)) }
+            .Validate(new Environment("Production"));
+    }
+
+    [Theory]
+    [InlineData("change-me-to-at-least-32-random-bytes-base64")] // deploy/k8s/jowishop.yaml shipped this one
+    [InlineData("replace-with-the-output-of-openssl-rand-base64-48")]
+    [InlineData("kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk")]
+    [InlineData("0123456789012345678901234567890123456789")]
+    [InlineData("abcabcabcabcabcabcabcabcabcabcabcabcabc")]
+    [InlineData("our-super-secret-jwt-key-for-the-shop-2026")]
+    public void Published_placeholder_and_low_entropy_keys_are_refused_outside_development(string key)
+    {
+        var settings = new JwtSettings { SigningKey = key };
+        var error = Assert.Throws<InvalidOperationException>(() => settings.Validate(new Environment("Production")));
+        Assert.Contains("Jwt:SigningKey", error.Message);
+        Assert.Throws<InvalidOperationException>(() => settings.Validate(new Environment("Staging")));
+        settings.Validate(new Environment("Development"));
+    }
+
+    [Fact]
+    public void Keys_generated_as_the_docs_say_pass()
+    {
+        // openssl rand -base64 48, and the 48 random bytes as hex that deploy/cluster and compose generate.
+        for (var i = 0; i < 200; i++)
+        {
+            var bytes = System.Security.Cryptography.RandomNumberGenerator.GetBytes(48);
+            Assert.Null(SigningKeyPolicy.Problem(Convert.ToBase64String(bytes)));
+            Assert.Null(SigningKeyPolicy.Problem(Convert.ToHexStringLower(bytes)));
+        }
     }
 }

@@ -19,7 +19,7 @@ public enum RegistrationConflict { None, Email, Phone }
 /// Users' logins and tenant registration: the SQL that owns the users table's auth columns.
 /// Passwords are hashed with ASP.NET Core Identity's PasswordHasher (PBKDF2-HMAC-SHA512, 100,000 iterations, salted).
 /// </summary>
-public sealed class Accounts(NpgsqlDataSource db)
+public sealed class Accounts(NpgsqlDataSource db, JowiShop.ApiHost.Infrastructure.PasswordHashGate hashGate)
 {
     private static readonly PasswordHasher<Account> Hasher = new();
     // Verified against when the login is unknown, so that unknown users and wrong passwords take the same time.
@@ -32,7 +32,7 @@ public sealed class Accounts(NpgsqlDataSource db)
     {
         var registration = new Registration(Guid.CreateVersion7(), Guid.CreateVersion7(), Guid.CreateVersion7());
         var employeeId = Guid.CreateVersion7();
-        var hash = HashPassword(password);
+        var hash = await hashGate.RunAsync(() => HashPassword(password), ct);
 
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
@@ -77,7 +77,7 @@ public sealed class Accounts(NpgsqlDataSource db)
                 account = new Account(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5));
         }
 
-        var result = Hasher.VerifyHashedPassword(account!, account?.PasswordHash ?? DecoyHash, password);
+        var result = await hashGate.RunAsync(() => Hasher.VerifyHashedPassword(account!, account?.PasswordHash ?? DecoyHash, password), ct);
         if (account is not null && result == PasswordVerificationResult.Failed)
         {
             // A wrong password for a real user goes to the tenant's audit trail (unknown logins have no tenant: logged only).
@@ -100,14 +100,14 @@ public sealed class Accounts(NpgsqlDataSource db)
             if (await reader.ReadAsync(ct))
                 account = new Account(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5));
         }
-        var result = Hasher.VerifyHashedPassword(account!, account?.PasswordHash ?? DecoyHash, password);
+        var result = await hashGate.RunAsync(() => Hasher.VerifyHashedPassword(account!, account?.PasswordHash ?? DecoyHash, password), ct);
         return account is not null && result != PasswordVerificationResult.Failed ? account : null;
     }
 
     /// <summary>Sets a new password and ends every session of the user; returns the new session version.</summary>
     public async Task<long> ChangePasswordAsync(Guid tenantId, Guid userId, string newPassword, CancellationToken ct)
     {
-        var hash = HashPassword(newPassword);
+        var hash = await hashGate.RunAsync(() => HashPassword(newPassword), ct);
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         await using var batch = new NpgsqlBatch(connection, tx);

@@ -33,8 +33,8 @@ public static class AuthEndpoints
     public static RouteGroupBuilder MapAuthEndpoints(this RouteGroupBuilder api)
     {
         // AllowAnonymous per route, not on the group: it would void the staff policy of logout and password.
-        var group = api.MapGroup("/auth").WithTags("Auth");
-        group.MapPost("/register", Register).AllowAnonymous()
+        var group = api.MapGroup("/auth").WithTags("Auth").RequireRateLimiting(RateLimits.Auth);
+        group.MapPost("/register", Register).AllowAnonymous().RequireRateLimiting(RateLimits.Register)
             .WithSummary("Register a business: creates the tenant, its owner and a first store.");
         group.MapPost("/login", Login).AllowAnonymous()
             .WithSummary("Log in with an email or an E.164 phone and a password; returns an access token and a refresh token.");
@@ -78,7 +78,8 @@ public static class AuthEndpoints
     }
 
     private static async Task<Results<Ok<LoginResponse>, ValidationProblem, ProblemHttpResult>> Login(
-        LoginRequest request, Accounts accounts, Sessions sessions, ILogger<Accounts> log, CancellationToken ct)
+        LoginRequest request, Accounts accounts, Sessions sessions, LoginThrottle throttle, HttpContext http, ILogger<Accounts> log,
+        CancellationToken ct)
     {
         var errors = new FieldErrors()
             .Require(!string.IsNullOrWhiteSpace(request.Login), "login", "is required: an email or a phone in E.164")
@@ -88,6 +89,9 @@ public static class AuthEndpoints
 
         var isEmail = request.Login!.Contains('@');
         var login = isEmail ? ContactFormats.NormalizeEmail(request.Login) : ContactFormats.NormalizePhone(request.Login);
+        // Per-login back-off before any hashing; unknown logins are throttled alike, so it tells nobody which exist.
+        if (login is not null && throttle.RetryAfter(login) is { } wait)
+            return RateLimits.Problem(http, wait);
         var account = login is null || request.Password!.Length > MaxPasswordLength
             ? null
             : await accounts.VerifyAsync(login, isEmail, request.Password, ct);
@@ -95,9 +99,12 @@ public static class AuthEndpoints
         {
             // The login id only, never the password: repeated failures for one login are what an operator looks for.
             log.LogWarning("Failed login for {Login}", login ?? "(malformed login)");
+            if (login is not null)
+                throttle.RecordFailure(login);
             return ApiProblems.Unauthorized("auth.invalid_credentials", "The login or password is incorrect.");
         }
 
+        throttle.RecordSuccess(login!);
         var session = await sessions.OpenAsync(account.SessionUser, "auth.login", ct);
         return TypedResults.Ok(Response(session, account.SessionUser));
     }

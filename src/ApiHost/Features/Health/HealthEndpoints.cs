@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using JowiShop.ApiHost.Infrastructure;
 using JowiShop.Grains.Catalog;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -19,12 +21,14 @@ public static class HealthEndpoints
 
     public static RouteGroupBuilder MapHealthEndpoints(this RouteGroupBuilder api)
     {
-        var group = api.MapGroup("/health").WithTags("Health").AllowAnonymous();
+        var group = api.MapGroup("/health").WithTags("Health");
         // Liveness: the process answers HTTP. Deliberately touches nothing else: short-circuited
         // at routing, so probes skip authentication, request logging and error pages.
         group.MapGet("/", () => TypedResults.Ok(new HealthStatusResponse("ok")))
             .ShortCircuit()
+            .AllowAnonymous()
             .WithSummary("Liveness: the API process answers.");
+        // Readiness: anyone (probes, balancers) gets the status; operators also get each check.
         group.MapHealthChecks("/ready", new HealthCheckOptions
         {
             ResponseWriter = WriteReadiness,
@@ -34,9 +38,10 @@ public static class HealthEndpoints
                 [HealthStatus.Degraded] = StatusCodes.Status200OK,
                 [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
             },
-        });
-        group.MapGet("/cache", CacheState)
-            .WithSummary("The barcode cache: active product grains in the cluster, and this silo's hits, misses and evictions.");
+        }).AllowAnonymous();
+        // Walks every silo's activations and shows deployment-wide figures: the deployment's operators only.
+        group.MapGet("/cache", CacheState).RequireAuthorization(Operators.Policy)
+            .WithSummary("The barcode cache: active product grains in the cluster, and this silo's hits, misses and evictions (operators).");
         return api;
     }
 
@@ -52,19 +57,36 @@ public static class HealthEndpoints
             GC.GetGCMemoryInfo().HeapSizeBytes, Environment.WorkingSet));
     }
 
-    private static Task WriteReadiness(HttpContext context, HealthReport report) =>
-        context.Response.WriteAsJsonAsync(new
+    /// <summary>
+    /// <c>{"status": "ok" | "degraded" | "down"}</c>; the checks (what failed, error messages, silo
+    /// counts, timings) only to operators: they describe the deployment's internals.
+    /// </summary>
+    private static async Task WriteReadiness(HttpContext context, HealthReport report)
+    {
+        var authorization = context.RequestServices.GetRequiredService<IAuthorizationService>();
+        if (context.User.Identity?.IsAuthenticated != true || !(await authorization.AuthorizeAsync(context.User, Operators.Policy)).Succeeded)
         {
-            status = Lower(report.Status),
+            await context.Response.WriteAsJsonAsync(new HealthStatusResponse(Status(report.Status)));
+            return;
+        }
+        await context.Response.WriteAsJsonAsync(new
+        {
+            status = Status(report.Status),
             checks = report.Entries.ToDictionary(e => e.Key, e => new
             {
-                status = Lower(e.Value.Status),
+                status = Status(e.Value.Status),
                 description = e.Value.Description ?? e.Value.Exception?.Message,
                 durationMs = Math.Round(e.Value.Duration.TotalMilliseconds, 1),
             }),
         });
+    }
 
-    private static string Lower(HealthStatus status) => status.ToString().ToLowerInvariant();
+    private static string Status(HealthStatus status) => status switch
+    {
+        HealthStatus.Healthy => "ok",
+        HealthStatus.Degraded => "degraded",
+        _ => "down",
+    };
 }
 
 public sealed record HealthStatusResponse(string Status);

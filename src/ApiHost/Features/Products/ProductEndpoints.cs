@@ -24,7 +24,8 @@ public static class ProductEndpoints
         group.MapGet("/{id:guid}", GetProduct).RequireAuthorization(Policies.Staff).WithSummary("One product with its variants.");
         group.MapGet("/by-barcode/{code}", Scan).RequireAuthorization(Policies.Staff)
             .WithSummary("Barcode scan: the variant, its product and price, and the store's stock level when storeId is given.");
-        group.MapPost("/", CreateProduct).RequireAuthorization(Policies.Manager).WithSummary("Create a product with its variants.");
+        group.MapPost("/", CreateProduct).RequireAuthorization(Policies.Manager).WithBodyLimit(RequestBodyLimits.Documents)
+            .WithSummary("Create a product with its variants.");
         group.MapPatch("/{id:guid}", UpdateProduct).RequireAuthorization(Policies.Manager).WithSummary("Change a product's fields.");
         group.MapDelete("/{id:guid}", DeleteProduct).RequireAuthorization(Policies.Manager)
             .WithSummary("Soft-delete a product and its variants; old receipts keep them.");

@@ -26,7 +26,8 @@ public static class InventoryEndpoints
 
     public static RouteGroupBuilder MapInventoryEndpoints(this RouteGroupBuilder api)
     {
-        var group = api.MapGroup("/inventory").WithTags("Inventory").RequireAuthorization(Policies.Manager);
+        var group = api.MapGroup("/inventory").WithTags("Inventory").RequireAuthorization(Policies.Manager)
+            .WithBodyLimit(RequestBodyLimits.Documents);
         group.MapPost("/receivings", Receive).WithSummary("Stock in: each line becomes a batch at its unit cost.");
         group.MapPost("/adjustments", Adjust).WithSummary("Count correction (countedQuantity) or write-off (negative delta), with a reason.");
         group.MapPost("/transfers", Transfer).WithSummary("Move stock between two stores: out of the sender's batches, in as batches at the same cost.");

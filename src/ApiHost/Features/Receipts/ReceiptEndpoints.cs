@@ -35,11 +35,11 @@ public static class ReceiptEndpoints
     public static RouteGroupBuilder MapReceiptEndpoints(this RouteGroupBuilder api)
     {
         var group = api.MapGroup("/receipts").WithTags("Receipts").RequireAuthorization(Policies.Staff);
-        group.MapPost("/", CreateReceipt)
+        group.MapPost("/", CreateReceipt).WithBodyLimit(RequestBodyLimits.Documents)
             .WithSummary("Ring up a sale: numbered, taken out of stock and committed before the 201. The id is the idempotency key.");
         group.MapGet("/{id:guid}", GetReceipt).WithSummary("One receipt with its lines and payments.");
         group.MapGet("/", ListReceipts).WithSummary("Receipts and refunds, newest first; filters: storeId, from, to (UTC), customerId, terminalId.");
-        group.MapPost("/{id:guid}/refunds", Refund).RequireAuthorization(Policies.Manager)
+        group.MapPost("/{id:guid}/refunds", Refund).RequireAuthorization(Policies.Manager).WithBodyLimit(RequestBodyLimits.Documents)
             .WithSummary("Refund lines of a sale: its own RF- number, restocked at the original cost; never more than was sold.");
         api.MapGet("/stores/{storeId:guid}/receipts/by-number/{number}", ByNumber).WithTags("Receipts").RequireAuthorization(Policies.Staff)
             .WithSummary("A store's receipt by its number.");

@@ -95,6 +95,7 @@ builder.Services.ConfigureHttpJsonOptions(o =>
 {
     o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
     o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+    RequestRules.Configure(o.SerializerOptions); // unknown members, duplicate keys, control characters: 400 (docs/input.md)
 });
 
 builder.Services.AddHttpLogging(o =>
@@ -107,7 +108,7 @@ builder.Services.AddHttpLoggingInterceptor<RequestLogInterceptor>();
 
 builder.Services.AddSingleton(new RedisConnection(SiloConfiguration.RedisOptions(configuration)));
 builder.Services.AddReadinessChecks();
-builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecurityScheme>());
+builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecurityScheme>().AddSchemaTransformer(RequestRules.DescribeStrictTypes));
 
 var app = builder.Build();
 
@@ -121,6 +122,7 @@ app.MapOpenApi();
 app.MapScalarApiReference("/docs", o => o.WithTitle("JowiShop API"));
 
 var api = app.MapGroup("/api/v1");
+api.AddRequestRules(); // route and query text, UTC times, no null array elements (docs/input.md)
 api.MapHealthEndpoints();
 api.MapAuthEndpoints();
 api.MapTenantEndpoints();

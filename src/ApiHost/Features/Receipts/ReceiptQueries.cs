@@ -34,7 +34,7 @@ public sealed class ReceiptQueries(NpgsqlDataSource db)
                  { (storeId, NpgsqlDbType.Uuid), (from, NpgsqlDbType.TimestampTz), (to, NpgsqlDbType.TimestampTz), (customerId, NpgsqlDbType.Uuid), (terminalId, NpgsqlDbType.Uuid) })
             cmd.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value, NpgsqlDbType = type });
         cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Offset });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = page.Offset });
         var items = new List<ReceiptSummary>();
         long total = 0;
         await using var reader = await cmd.ExecuteReaderAsync(ct);

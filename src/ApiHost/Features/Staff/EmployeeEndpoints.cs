@@ -54,7 +54,7 @@ public static class EmployeeEndpoints
         var tenantId = user.GetTenantId();
         if (await employees.FindAsync(tenantId, id, ct) is not { } current)
             return NotFound(id);
-        var patch = new PatchBody(body, new FieldErrors());
+        var patch = new PatchBody(body, new FieldErrors(), "name", "email", "phone", "password", "role", "position", "storeIds");
         string? Text(string name, string? existing) => patch.Has(name) ? patch.Get<string>(name) : existing;
         var role = Text("role", current.Role);
         if (current.Role == Roles.Owner && role != Roles.Owner)

@@ -4,6 +4,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.OpenApi;
@@ -101,6 +102,9 @@ public static partial class RequestRules
                 : JsonSchemaType.String;
         else if (schema.Type is null && context.JsonTypeInfo.Type == typeof(JsonObject))
             schema.Type = JsonSchemaType.Object;
+        else if (context.JsonTypeInfo is { Kind: JsonTypeInfoKind.Enumerable, ElementType: var element } && element == typeof(string)
+                 && schema.Items is null or OpenApiSchema { Type: null, Properties: null, Items: null })
+            schema.Items = new OpenApiSchema { Type = JsonSchemaType.String };
         return Task.CompletedTask;
     }
 

@@ -109,6 +109,7 @@ builder.Services.ConfigureHttpJsonOptions(o =>
 {
     o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
     o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+    RequestRules.Configure(o.SerializerOptions); // unknown members, duplicate keys, control characters: 400 (docs/input.md)
 });
 
 builder.Services.AddHttpLogging(o =>
@@ -121,7 +122,7 @@ builder.Services.AddHttpLoggingInterceptor<RequestLogInterceptor>();
 
 builder.Services.AddSingleton(new RedisConnection(SiloConfiguration.RedisOptions(configuration)));
 builder.Services.AddReadinessChecks();
-builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecurityScheme>());
+builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecurityScheme>().AddSchemaTransformer(RequestRules.DescribeStrictTypes));
 
 var app = builder.Build();
 
@@ -141,6 +142,7 @@ app.MapOpenApi();
 app.MapScalarApiReference("/docs", o => o.WithTitle("JowiShop API").DisableDefaultFonts());
 
 var api = app.MapGroup("/api/v1");
+api.AddRequestRules(); // route and query text, UTC times, no null array elements (docs/input.md)
 api.MapHealthEndpoints();
 api.MapAuthEndpoints();
 api.MapTenantEndpoints();

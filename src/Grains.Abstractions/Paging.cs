@@ -15,5 +15,9 @@ public readonly record struct PageRequest([property: Id(0)] int Page, [property:
     public const int DefaultLimit = 20;
     public const int MaxLimit = 100;
 
-    public int Offset => (Page - 1) * Limit;
+    /// <summary>Rows to skip, in <c>long</c>: page 21,474,838 of 100 is past <c>int</c> (and is simply an empty page).</summary>
+    public long Offset => (Page - 1L) * Limit;
+
+    /// <summary>The offset as a count to skip in a list of <paramref name="count"/> items (never past its end).</summary>
+    public int SkipIn(int count) => (int)Math.Min(Offset, count);
 }

@@ -96,7 +96,7 @@ public sealed class TenantGrain(
     }
 
     public Task<ListPage<Store>> ListStoresAsync(PageRequest page) =>
-        Task.FromResult(new ListPage<Store>(_storeOrder.Skip(page.Offset).Take(page.Limit).ToArray(), page.Page, page.Limit, _storeOrder.Length));
+        Task.FromResult(new ListPage<Store>(_storeOrder.Skip(page.SkipIn(_storeOrder.Length)).Take(page.Limit).ToArray(), page.Page, page.Limit, _storeOrder.Length));
 
     public Task<Store?> GetStoreAsync(Guid storeId) => Task.FromResult(_stores.GetValueOrDefault(storeId));
 
@@ -160,7 +160,7 @@ public sealed class TenantGrain(
     public Task<ListPage<Terminal>> ListTerminalsAsync(Guid? storeId, PageRequest page)
     {
         var matching = storeId is null ? _terminalOrder : _terminalOrder.Where(t => t.StoreId == storeId).ToArray();
-        return Task.FromResult(new ListPage<Terminal>(matching.Skip(page.Offset).Take(page.Limit).ToArray(), page.Page, page.Limit, matching.Length));
+        return Task.FromResult(new ListPage<Terminal>(matching.Skip(page.SkipIn(matching.Length)).Take(page.Limit).ToArray(), page.Page, page.Limit, matching.Length));
     }
 
     public Task<Terminal?> GetTerminalAsync(Guid terminalId) => Task.FromResult(_terminals.GetValueOrDefault(terminalId));

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using JowiShop.Grains.Abstractions;
 using JowiShop.Grains.Persistence;
@@ -9,43 +8,68 @@ namespace JowiShop.ApiHost.Infrastructure;
 
 /// <summary>
 /// Turns exceptions into problem responses: a malformed request is the client's 400 (naming
-/// what could not be read), an unreachable database or silo is a 503 with Retry-After (the
-/// client may retry, nothing was acknowledged), anything else is a logged 500.
+/// the field that could not be read, see <see cref="RequestRules"/>), a value PostgreSQL refuses
+/// as data is a 400 too, an unreachable database or silo is a 503 with Retry-After (the client
+/// may retry, nothing was acknowledged), anything else is a logged 500.
 /// </summary>
 public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger<ApiExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
-        var (status, code, title, detail) = Classify(exception);
+        var (status, code, title, detail, errors) = Classify(exception, context);
         if (status >= 500)
             logger.LogError(exception, "Request failed with {Status} ({Code})", status, code);
+        else if (code == RefusedValueCode)
+            logger.LogWarning(exception, "PostgreSQL refused a request's value: an input rule should have refused it first");
         if (status == StatusCodes.Status503ServiceUnavailable)
             context.Response.Headers.RetryAfter = "1";
 
         context.Response.StatusCode = status;
-        return await problems.TryWriteAsync(new ProblemDetailsContext
+        var problem = new ProblemDetailsContext
         {
             HttpContext = context,
             Exception = exception,
             ProblemDetails = { Status = status, Title = title, Detail = detail, Extensions = { ["code"] = code } },
-        });
+        };
+        if (errors is not null)
+            problem.ProblemDetails.Extensions["errors"] = errors;
+        return await problems.TryWriteAsync(problem);
     }
 
-    private static (int Status, string Code, string Title, string Detail) Classify(Exception exception)
+    private const string RefusedValueCode = "request.invalid_value";
+
+    private static (int Status, string Code, string Title, string Detail, Dictionary<string, string[]>? Errors) Classify(Exception exception, HttpContext context)
     {
         if (exception is BadHttpRequestException bad)
         {
-            var detail = bad.InnerException is JsonException json ? $"{bad.Message} {json.Message}" : bad.Message;
-            return (bad.StatusCode, ApiProblems.DefaultCode(bad.StatusCode) == "request.invalid" ? "request.malformed" : ApiProblems.DefaultCode(bad.StatusCode),
-                "Malformed request", detail);
+            var (status, code, detail, errors) = RequestRules.Describe(bad, context);
+            return (status, code, "Malformed request", detail, errors);
         }
+
+        // A backstop: class 22 is PostgreSQL refusing a value as data (22021 a byte sequence, 22P05 an
+        // untranslatable character, 22003 a number out of range, ...). It is the client's value, so a 400,
+        // never a 500 or a 503 that invites the same retry forever.
+        if (DataRefusal(exception))
+            return (StatusCodes.Status400BadRequest, RefusedValueCode, "Invalid value",
+                "A value in the request cannot be stored. Remove control characters and keep numbers and dates within range.", null);
 
         if (IsUnavailable(exception))
             return (StatusCodes.Status503ServiceUnavailable, "service.unavailable", "Service unavailable",
-                "A backing service is unavailable. Retry shortly: a receipt retried with the same id is recorded at most once.");
+                "A backing service is unavailable. Retry shortly: a receipt retried with the same id is recorded at most once.", null);
 
         return (StatusCodes.Status500InternalServerError, "server.error", "Server error",
-            "The server failed to handle the request.");
+            "The server failed to handle the request.", null);
+    }
+
+    private static bool DataRefusal(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException { SqlState: var state } && state.StartsWith("22", StringComparison.Ordinal)
+                || e is DatabaseFailureException { IsTransient: false, SqlState: var failed } && failed?.StartsWith("22", StringComparison.Ordinal) == true)
+                return true;
+        }
+        return false;
     }
 
     private static bool IsUnavailable(Exception exception)

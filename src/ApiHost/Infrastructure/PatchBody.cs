@@ -6,10 +6,25 @@ namespace JowiShop.ApiHost.Infrastructure;
 /// <summary>
 /// Reads a JSON merge-patch style body: a field absent leaves the value unchanged, a field set
 /// to null clears it (where the field may be null), anything else replaces it. Type errors
-/// become field errors rather than exceptions.
+/// become field errors rather than exceptions. The endpoint names the fields it knows: any other
+/// is a field error. Duplicate keys and text breaking <see cref="RequestRules.TextRule"/> are refused
+/// when the body is read (<see cref="RequestRules"/>), and strings read here obey the same rule.
 /// </summary>
-public sealed class PatchBody(JsonObject body, FieldErrors errors)
+public sealed class PatchBody
 {
+    private readonly JsonObject body;
+    private readonly FieldErrors errors;
+
+    /// <param name="fields">The fields the endpoint reads; a body naming any other is refused (none given: no check).</param>
+    public PatchBody(JsonObject body, FieldErrors errors, params string[] fields)
+    {
+        (this.body, this.errors) = (body, errors);
+        if (fields.Length > 0)
+            foreach (var (name, _) in body)
+                if (!fields.Contains(name, StringComparer.Ordinal))
+                    errors.Add(name, RequestRules.UnknownField);
+    }
+
     public FieldErrors Errors => errors;
 
     public bool Has(string field) => body.ContainsKey(field);
@@ -26,29 +41,23 @@ public sealed class PatchBody(JsonObject body, FieldErrors errors)
         {
             return node.Deserialize<T>(JsonOptions);
         }
+        catch (RequestRuleException e)
+        {
+            // An element of an array ("$[1]") is named under the field: "barcodes[1]".
+            errors.Add(e.Field ?? field + (e.Path ?? "$").TrimStart('$'), e.Message);
+            return default;
+        }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or NotSupportedException)
         {
-            errors.Add(field, $"has the wrong type: expected {Describe(typeof(T))}");
+            errors.Add(field, $"has the wrong type: expected {RequestRules.Describe(typeof(T))}");
             return default;
         }
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    private static readonly JsonSerializerOptions JsonOptions = RequestRules.Configure(new JsonSerializerOptions(JsonSerializerDefaults.Web)
     {
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false) },
-    };
-
-    private static string Describe(Type type)
-    {
-        type = Nullable.GetUnderlyingType(type) ?? type;
-        return type == typeof(string) ? "a string"
-            : type == typeof(decimal) ? "a number"
-            : type == typeof(bool) ? "true or false"
-            : type == typeof(Guid) ? "a UUID"
-            : type.IsEnum ? "one of " + string.Join(", ", Enum.GetNames(type).Select(n => JsonNamingPolicy.CamelCase.ConvertName(n)))
-            : type.IsAssignableTo(typeof(System.Collections.IEnumerable)) ? "an array"
-            : type.Name;
-    }
+    });
 }
 
 /// <summary>Money and quantity rules shared by the catalog and receipts.</summary>

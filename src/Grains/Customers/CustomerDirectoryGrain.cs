@@ -63,9 +63,8 @@ public sealed class CustomerDirectoryGrain(NpgsqlDataSource db) : Grain, ICustom
     {
         if (string.IsNullOrEmpty(query))
         {
-            var items = page.Offset >= _byName.Count
-                ? []
-                : _byName.GetRange(page.Offset, Math.Min(page.Limit, _byName.Count - page.Offset)).Select(e => e.Customer).ToArray();
+            var skip = page.SkipIn(_byName.Count);
+            var items = _byName.GetRange(skip, Math.Min(page.Limit, _byName.Count - skip)).Select(e => e.Customer).ToArray();
             return Task.FromResult(new ListPage<Customer>(items, page.Page, page.Limit, _byName.Count));
         }
 

@@ -54,6 +54,9 @@ public sealed class ReceiptTests(ApiFixture api) : IClassFixture<ApiFixture>
         var shop = await TestShop.CreateAsync(api.Factory, products: 2);
         var storeId = shop.StoreIds[0];
         var variants = shop.Products.Select(p => p.Variants[0]).ToArray();
+        // Half a unit sells only by weight: the second product is weighed.
+        (await shop.Owner.PatchAsJsonAsync($"/api/v1/products/{shop.Products[1].Id}/variants/{variants[1].Id}", new { unit = "kg" }))
+            .EnsureSuccessStatusCode();
         var response = await shop.Owner.PostAsJsonAsync("/api/v1/receipts", new
         {
             storeId,

@@ -77,7 +77,7 @@ public static class CustomerEndpoints
         var current = await directory.GetAsync(id);
         if (current is null)
             return NotFound($"Customer {id} does not exist.");
-        var patch = new PatchBody(body, new FieldErrors());
+        var patch = new PatchBody(body, new FieldErrors(), "name", "phone", "email", "cardCode", "notes");
         string? Field(string name, string? existing) => patch.Has(name) ? patch.Get<string>(name) : existing;
         var fields = Validate(Field("name", current.Name), Field("phone", current.Phone), Field("email", current.Email),
             Field("cardCode", current.CardCode), Field("notes", current.Notes), patch.Errors);

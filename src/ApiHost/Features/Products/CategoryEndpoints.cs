@@ -42,7 +42,7 @@ public static class CategoryEndpoints
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = user.GetTenantId() });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)parentId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
         cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = request.Limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = request.Offset });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = request.Offset });
         var items = new List<Category>();
         long total = 0;
         await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -83,7 +83,7 @@ public static class CategoryEndpoints
         var tenantId = user.GetTenantId();
         if (await FindAsync(db, tenantId, id, ct) is not { } current)
             return NotFound(id);
-        var patch = new PatchBody(body, new FieldErrors());
+        var patch = new PatchBody(body, new FieldErrors(), "name", "parentId");
         var name = patch.Has("name") ? patch.Get<string>("name") : current.Name;
         var parentId = patch.Has("parentId") ? patch.Get<Guid?>("parentId") : current.ParentId;
         patch.Errors.RequireName(name, "name");

@@ -100,7 +100,7 @@ public static class ProductEndpoints
     private static async Task<Results<Ok<Product>, ValidationProblem, ProblemHttpResult>> UpdateProduct(
         Guid id, JsonObject body, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var patch = new PatchBody(body, new FieldErrors());
+        var patch = new PatchBody(body, new FieldErrors(), "name", "description", "categoryId", "active");
         var name = patch.Get<string>("name");
         if (patch.Has("name"))
             patch.Errors.RequireName(name, "name");
@@ -140,7 +140,7 @@ public static class ProductEndpoints
     private static async Task<Results<Ok<Product>, ValidationProblem, ProblemHttpResult>> UpdateVariant(
         Guid id, Guid variantId, JsonObject body, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var patch = new PatchBody(body, new FieldErrors());
+        var patch = new PatchBody(body, new FieldErrors(), "name", "sku", "barcodes", "price", "cost", "unit", "active");
         var errors = patch.Errors;
         var name = patch.Get<string>("name");
         if (patch.Has("name"))

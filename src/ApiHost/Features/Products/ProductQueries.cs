@@ -42,7 +42,7 @@ public sealed class ProductQueries(NpgsqlDataSource db)
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)active ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Boolean });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)LikePattern(query) ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Offset });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = page.Offset });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)LiteralPattern(query) ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
 
         var products = new List<Product>();

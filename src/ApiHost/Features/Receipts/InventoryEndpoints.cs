@@ -201,7 +201,7 @@ public static class InventoryEndpoints
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)variantId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)belowLevel ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Numeric });
         cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = request.Limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = request.Offset });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = request.Offset });
         var rows = new List<StockLevelRow>();
         long total = 0;
         await using var reader = await cmd.ExecuteReaderAsync(ct);

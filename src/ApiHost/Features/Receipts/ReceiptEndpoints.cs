@@ -94,6 +94,9 @@ public static class ReceiptEndpoints
             }
             if (!variant.Variant.Active || !variant.ProductActive)
                 errors.Add($"items[{i}].variantId", $"variant {item.VariantId} is not for sale (inactive)");
+            // Only weighed and measured goods sell in fractions; the unit is known only once the variant is.
+            errors.Require(variant.Variant.Unit != VariantUnit.Piece || decimal.IsInteger(item.Quantity!.Value), $"items[{i}].quantity",
+                "must be a whole number: the variant is sold by the piece");
             var unitPrice = item.UnitPrice ?? variant.Variant.Price;
             var discount = item.Discount ?? 0m;
             errors.Require(discount <= ReceiptMath.Line(item.Quantity!.Value, unitPrice, 0).Gross, $"items[{i}].discount",

@@ -35,7 +35,7 @@ public sealed class ReceiptQueries(NpgsqlDataSource db)
                  { (storeId, NpgsqlDbType.Uuid), (from, NpgsqlDbType.TimestampTz), (to, NpgsqlDbType.TimestampTz), (customerId, NpgsqlDbType.Uuid), (terminalId, NpgsqlDbType.Uuid) })
             cmd.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value, NpgsqlDbType = type });
         cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Offset });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = page.Offset });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)storeLimit?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
         var items = new List<ReceiptSummary>();
         long total = 0;

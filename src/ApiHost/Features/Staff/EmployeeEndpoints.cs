@@ -63,7 +63,7 @@ public static class EmployeeEndpoints
             return NotFound(id);
         if (RoleRank.RefusesActingOn(user, current) is { } refused)
             return refused;
-        var patch = new PatchBody(body, new FieldErrors());
+        var patch = new PatchBody(body, new FieldErrors(), "name", "email", "phone", "password", "role", "position", "storeIds");
         string? Text(string name, string? existing) => patch.Has(name) ? patch.Get<string>(name) : existing;
         var role = Text("role", current.Role);
         if (current.Role == Roles.Owner && role != Roles.Owner)

@@ -34,7 +34,7 @@ public sealed class Employees(NpgsqlDataSource db)
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)storeId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
         cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Limit });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = page.Offset });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = page.Offset });
         var items = new List<Employee>();
         long total = 0;
         await using var reader = await cmd.ExecuteReaderAsync(ct);

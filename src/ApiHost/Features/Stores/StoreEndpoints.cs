@@ -67,7 +67,7 @@ public static class StoreEndpoints
         var current = await tenant.GetStoreAsync(id);
         if (current is null)
             return StoreNotFound(id);
-        var patch = new PatchBody(body, new FieldErrors());
+        var patch = new PatchBody(body, new FieldErrors(), "name", "address", "phone", "timeZone", "allowNegativeStock");
         string? Text(string name, string? existing) => patch.Has(name) ? patch.Get<string>(name) : existing;
         var allowNegative = patch.Has("allowNegativeStock") ? patch.Get<bool?>("allowNegativeStock") : current.AllowNegativeStock;
         var fields = Validate(Text("name", current.Name), Text("address", current.Address), Text("phone", current.Phone),
@@ -123,7 +123,7 @@ public static class StoreEndpoints
         var current = await tenant.GetTerminalAsync(id);
         if (current is null)
             return TerminalNotFound(id);
-        var patch = new PatchBody(body, new FieldErrors());
+        var patch = new PatchBody(body, new FieldErrors(), "name", "storeId");
         var name = patch.Has("name") ? patch.Get<string>("name") : current.Name;
         var storeId = patch.Has("storeId") ? patch.Get<Guid?>("storeId") : current.StoreId;
         patch.Errors.RequireName(name, "name").Require(storeId is not null, "storeId", "is required");

@@ -30,7 +30,11 @@ public static class StaffAccessCheck
         }
 
         var grains = context.HttpContext.RequestServices.GetRequiredService<IGrainFactory>();
-        var access = await grains.Reference<IStaffAccessGrain>(userId, tenantId.ToString()).GetAsync();
+        var grain = grains.Reference<IStaffAccessGrain>(userId, tenantId.ToString());
+        var access = await grain.GetAsync();
+        // A token newer than the grain's memory means the grain missed a reload: read the database.
+        if (access is null || access.SessionVersion < version)
+            access = await grain.ReloadAsync();
         if (access is null || access.SessionVersion != version || access.Role != principal.FindFirstValue(TenantClaims.Role))
         {
             Refuse(context, "auth.session_ended",

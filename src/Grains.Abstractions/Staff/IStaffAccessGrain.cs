@@ -28,6 +28,6 @@ public interface IStaffAccessGrain : IGrainWithGuidCompoundKey
     [ReadOnly, AlwaysInterleave]
     Task<StaffAccess?> GetAsync();
 
-    /// <summary>Reads the user again after a committed change.</summary>
+    /// <summary>Reads the user again after a committed change (or when a token is newer than what the grain holds).</summary>
     Task<StaffAccess?> ReloadAsync();
 }

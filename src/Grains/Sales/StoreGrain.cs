@@ -210,12 +210,15 @@ public sealed class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger, ILogger
                 if (soldQuantity == 0 || already + line.Quantity > soldQuantity)
                     return new SaleResult(SaleOutcome.RefundExceedsSale, VariantId: line.VariantId,
                         Detail: $"Variant {line.VariantId}: {line.Quantity} to refund, but {soldQuantity} sold and {already} already refunded.");
-                // The refund is valued and restocked at what the sale charged and cost, per unit.
-                var unitValue = sold.Sum(i => i.LineTotal) / soldQuantity;
+                // The refund is valued and restocked at what the sale charged and cost. The value is the
+                // difference of the rounded shares refunded after and before this line, so any number of
+                // partial refunds adds up to exactly the sale's line total, never more (per-line rounding
+                // of 500 refunds of 0.001 kg paid out 0.02 each for 0.015 of goods).
+                var saleValue = sold.Sum(i => i.LineTotal);
                 var unitCost = sold.Sum(i => i.CostOfGoods) / soldQuantity;
-                var value = ReceiptMath.Money(unitValue * line.Quantity);
+                var value = ReceiptMath.Money(saleValue * (already + line.Quantity) / soldQuantity) - ReceiptMath.Money(saleValue * already / soldQuantity);
                 var cost = decimal.Round(unitCost * line.Quantity, 4);
-                lines.Add(new ReceiptLine(index + 1, line.VariantId, line.Quantity, sold[0].UnitPrice, ReceiptMath.Money(sold[0].UnitPrice * line.Quantity) - value, value, cost));
+                lines.Add(new ReceiptLine(index + 1, line.VariantId, line.Quantity, sold[0].UnitPrice, Math.Max(0m, ReceiptMath.Money(sold[0].UnitPrice * line.Quantity) - value), value, cost));
                 work.Put(line.VariantId, line.Quantity, decimal.Round(unitCost, 4), "refund", "refund", refund.Id, $"refund of {original.Receipt.ReceiptNumber}", now);
             }
 

@@ -1,6 +1,7 @@
 using JowiShop.Grains.Abstractions;
 using JowiShop.Grains.Abstractions.Staff;
 using JowiShop.Grains.Persistence;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace JowiShop.Grains.Staff;
@@ -10,8 +11,12 @@ namespace JowiShop.Grains.Staff;
 /// A user that does not exist keeps no activation: a token naming one is refused and the grain
 /// deactivates at once, so made-up ids cost nothing after the answer.
 /// </summary>
-public sealed class StaffAccessGrain(NpgsqlDataSource db) : Grain, IStaffAccessGrain
+public sealed class StaffAccessGrain(NpgsqlDataSource db, ILogger<StaffAccessGrain> log) : Grain, IStaffAccessGrain
 {
+    // Writers reload this grain after their commit; should that call be lost (the writer's process
+    // died between the two), this re-read bounds how long the old access can outlive the change.
+    private static readonly TimeSpan Reread = TimeSpan.FromSeconds(30);
+
     private Guid _userId;
     private Guid _tenantId;
     private StaffAccess? _access;
@@ -21,6 +26,20 @@ public sealed class StaffAccessGrain(NpgsqlDataSource db) : Grain, IStaffAccessG
         _userId = this.GetPrimaryKey(out var tenant);
         _tenantId = Guid.Parse(tenant!);
         await LoadAsync(cancellationToken);
+        this.RegisterGrainTimer(RereadAsync, Reread, Reread);
+    }
+
+    private async Task RereadAsync(CancellationToken ct)
+    {
+        try
+        {
+            await LoadAsync(ct);
+        }
+        catch (DatabaseFailureException e)
+        {
+            // Keep what is known: refusing everyone during a database outage would stop every till.
+            log.LogWarning(e, "Re-reading the access of user {UserId} failed", _userId);
+        }
     }
 
     public Task<StaffAccess?> GetAsync()

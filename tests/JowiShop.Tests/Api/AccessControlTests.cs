@@ -312,6 +312,71 @@ public sealed class AccessControlTests(ApiFixture api) : IClassFixture<ApiFixtur
         Assert.Equal("42501", rewrite.SqlState);
     }
 
+    [Fact]
+    public async Task A_retried_committed_sale_comes_back_even_when_the_request_would_now_be_refused()
+    {
+        var shop = await TestShop.CreateAsync(api.Factory);
+        var store = shop.StoreIds[0];
+        var cashier = await TestUsers.AddAndLoginAsync(api.Factory, shop.TenantId, Roles.Cashier);
+        var sale = shop.Sale(store, id: Guid.NewGuid(), lines: 1);
+        var first = await (await cashier.PostAsJsonAsync("/api/v1/receipts", sale)).ReadAsync<Receipt>(HttpStatusCode.Created);
+
+        // The answer was lost; meanwhile the variant is taken off sale. The retry is the same sale, not a refusal.
+        var product = shop.Products[0];
+        (await shop.Owner.PatchAsJsonAsync($"/api/v1/products/{product.Id}/variants/{product.Variants[0].Id}", new { active = false })).EnsureSuccessStatusCode();
+        var again = await (await cashier.PostAsJsonAsync("/api/v1/receipts", sale)).ReadAsync<Receipt>(HttpStatusCode.Created);
+        Assert.Equal(first.ReceiptNumber, again.ReceiptNumber);
+        // A new sale of it is refused, and so is another body under the committed id.
+        await (await cashier.PostAsJsonAsync("/api/v1/receipts", shop.Sale(store, lines: 1))).AssertProblemAsync(HttpStatusCode.BadRequest, "validation.failed");
+        await (await cashier.PostAsJsonAsync("/api/v1/receipts", shop.Sale(store, id: first.Id, lines: 1, note: "other")))
+            .AssertProblemAsync(HttpStatusCode.Conflict, "receipt.id_conflict");
+        Assert.Equal(1L, await shop.ScalarAsync<long>("SELECT count(*) FROM receipts WHERE tenant_id = $1", shop.TenantId));
+    }
+
+    [Fact]
+    public async Task A_lower_unit_price_counts_against_the_discount_limit()
+    {
+        var shop = await TestShop.CreateAsync(api.Factory);
+        var store = shop.StoreIds[0];
+        var manager = await TestUsers.AddAndLoginAsync(api.Factory, shop.TenantId, Roles.Manager);
+        (await shop.Owner.PutAsJsonAsync("/api/v1/tenant/settings", TenantSettings(new { cashier = 0m, manager = 10m, admin = 100m }))).EnsureSuccessStatusCode();
+        var variant = shop.Products[0].Variants[0]; // 1000.00
+        object Sale(decimal unitPrice) => new
+        {
+            storeId = store, terminalId = shop.TerminalByStore[store],
+            items = new[] { new { variantId = variant.Id, quantity = 1m, unitPrice } },
+            payments = new[] { new { method = "cash", amount = Math.Max(unitPrice, 0.01m) } },
+        };
+        await (await manager.PostAsJsonAsync("/api/v1/receipts", Sale(0m))).AssertProblemAsync(HttpStatusCode.Forbidden, "receipt.discount_forbidden");
+        await (await manager.PostAsJsonAsync("/api/v1/receipts", Sale(899.99m))).AssertProblemAsync(HttpStatusCode.Forbidden, "receipt.discount_forbidden");
+        (await manager.PostAsJsonAsync("/api/v1/receipts", Sale(900m))).EnsureSuccessStatusCode();
+        (await manager.PostAsJsonAsync("/api/v1/receipts", Sale(1500m))).EnsureSuccessStatusCode(); // above the catalog: no reduction
+    }
+
+    [Fact]
+    public async Task A_write_decided_on_a_stale_read_of_an_employee_is_refused()
+    {
+        var (owner, registration) = await api.Factory.RegisterAsync();
+        var target = await TestUsers.AddAsync(api.Factory, registration.TenantId, Roles.Manager);
+        var stale = await (await owner.GetAsync($"/api/v1/employees/{target.EmployeeId}")).ReadAsync<Employee>();
+        // The owner demotes the manager after another admin's request read it...
+        (await owner.PatchAsJsonAsync($"/api/v1/employees/{target.EmployeeId}", new { role = "cashier" })).EnsureSuccessStatusCode();
+
+        // ...so that request's write, decided on the old role, must not put "manager" back.
+        await using var db = Npgsql.NpgsqlDataSource.Create(api.Factory.PostgresConnectionString);
+        var employees = new Employees(db);
+        var outcome = await employees.UpdateAsync(registration.TenantId, registration.User.Id, stale,
+            new EmployeeFields(stale.Name, stale.Email, stale.Phone, Roles.Manager, "Renamed", stale.StoreIds, null), endSessions: false, CancellationToken.None);
+        Assert.Equal(EmployeeConflict.Changed, outcome);
+        Assert.Equal(EmployeeConflict.Changed, await employees.DeleteAsync(registration.TenantId, registration.User.Id, stale, CancellationToken.None));
+        var now = await (await owner.GetAsync($"/api/v1/employees/{target.EmployeeId}")).ReadAsync<Employee>();
+        Assert.Equal(Roles.Cashier, now.Role);
+        Assert.NotEqual("Renamed", now.Position);
+        // Ownership cannot move to someone who changed since the owner looked, nor leave the tenant ownerless.
+        Assert.Equal(EmployeeConflict.Changed, await employees.TransferOwnershipAsync(registration.TenantId, registration.User.Id, stale, CancellationToken.None));
+        (await owner.GetAsync("/api/v1/stores")).EnsureSuccessStatusCode();
+    }
+
     public sealed record AuditEntryDto(long Seq, DateTimeOffset At, Guid? ActorId, string Action, string? SubjectType, Guid? SubjectId, Guid? StoreId);
 
     public sealed record AuditPageDto(IReadOnlyList<AuditEntryDto> Items, long? NextBefore);

@@ -137,4 +137,31 @@ public sealed class InventoryAndRefundTests(ApiFixture api) : IClassFixture<ApiF
         Assert.Equal(report.Net - cost, report.GrossMargin);
         Assert.Equal(report.Net, report.ByPaymentMethod.Sum(p => p.Net));
     }
+
+    [Fact]
+    public async Task Partial_refunds_of_a_weighed_line_add_up_to_the_line_never_more()
+    {
+        var shop = await TestShop.CreateAsync(api.Factory);
+        var store = shop.StoreIds[0];
+        var product = await TestCatalog.CreateProductAsync(shop.Owner, "Apples", new
+        {
+            name = "Per kg", sku = TestCatalog.Sku(), barcodes = new[] { TestCatalog.Ean13() }, price = 15.00m, unit = "kg",
+        });
+        var variant = product.Variants[0].Id;
+        var sale = await (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", new
+        {
+            storeId = store, terminalId = shop.TerminalByStore[store],
+            items = new[] { new { variantId = variant, quantity = 1.000m } },
+            payments = new[] { new { method = "cash", amount = 15.00m } },
+        })).ReadAsync<Receipt>(HttpStatusCode.Created);
+
+        // 0.001 kg is worth 0.015: rounded line by line, 500 of them paid out 10.00 for 7.50 of goods.
+        var half = await (await shop.Owner.PostAsJsonAsync($"/api/v1/receipts/{sale.Id}/refunds",
+            new { items = Enumerable.Repeat(new { variantId = variant, quantity = 0.001m }, 500).ToArray() })).ReadAsync<Receipt>(HttpStatusCode.Created);
+        Assert.Equal(7.50m, half.Total);
+        var rest = await (await shop.Owner.PostAsJsonAsync($"/api/v1/receipts/{sale.Id}/refunds",
+            new { items = Enumerable.Repeat(new { variantId = variant, quantity = 0.001m }, 500).ToArray() })).ReadAsync<Receipt>(HttpStatusCode.Created);
+        Assert.Equal(sale.Total, half.Total + rest.Total);
+        Assert.All(half.Items.Concat(rest.Items), l => Assert.True(l.Discount >= 0m, $"line {l.LineNo}: discount {l.Discount}"));
+    }
 }

@@ -40,8 +40,9 @@ public static class AuditEndpoints
             return ApiProblems.Validation(errors);
 
         var take = limit ?? 50;
-        // Newest first by seq: an entry that commits late with a lower seq still shows on a later
-        // (older) page, so a reader walking back never skips one.
+        // Newest first by seq. Sequence numbers are taken before commit, so an entry may become
+        // visible after a page above it was read: a reader who must see everything re-reads from the
+        // top (docs/security.md); the event feed of issue 14 is where gap-free following belongs.
         await using var cmd = db.CreateCommand(
             """
             SELECT seq, at, actor_id, action, subject_type, subject_id, store_id, details::text

@@ -52,6 +52,23 @@ public static class ReceiptEndpoints
         ReceiptRequest request, ClaimsPrincipal user, IGrainFactory grains, VariantProducts variantProducts,
         NpgsqlDataSource db, HttpContext http, CancellationToken ct)
     {
+        var answer = await RingUpAsync(request, user, grains, variantProducts, http, ct);
+        // A retry of a sale that was committed (its answer lost) must get that sale back even if the
+        // request would now be refused: the variant deactivated, the discount limit lowered, the
+        // cashier reassigned. Otherwise the till rings it up again under a new id. Only refusals pay
+        // for this lookup; the sale path itself replays inside the store grain.
+        if (request.Id is { } id && answer.Result is IStatusCodeHttpResult { StatusCode: >= 400 and < 500 and not 409 }
+            && (await ReceiptRows.LoadAsync(db, user.GetTenantId(), [id], ct)).TryGetValue(id, out var stored)
+            && stored.Receipt.Kind == ReceiptKind.Sale)
+            return stored.RequestHash.AsSpan().SequenceEqual(RequestHash(request))
+                ? TypedResults.Created($"/api/v1/receipts/{id}", stored.Receipt)
+                : ApiProblems.Conflict("receipt.id_conflict", $"Receipt {id} was already recorded with a different request.");
+        return answer;
+    }
+
+    private static async Task<Results<Created<Receipt>, ValidationProblem, ProblemHttpResult>> RingUpAsync(
+        ReceiptRequest request, ClaimsPrincipal user, IGrainFactory grains, VariantProducts variantProducts, HttpContext http, CancellationToken ct)
+    {
         var errors = Validate(request);
         if (errors.Any)
             return ApiProblems.Validation(errors);
@@ -84,6 +101,7 @@ public static class ReceiptEndpoints
         var catalog = scanned.Where(s => s is not null).ToDictionary(s => s!.Variant.Id, s => s!);
 
         var lines = new List<SaleLine>(request.Items!.Count);
+        var catalogPrices = new List<decimal>(request.Items!.Count);
         for (var i = 0; i < request.Items.Count; i++)
         {
             var item = request.Items[i];
@@ -102,10 +120,11 @@ public static class ReceiptEndpoints
             errors.Require(discount <= ReceiptMath.Line(item.Quantity!.Value, unitPrice, 0).Gross, $"items[{i}].discount",
                 "may not exceed the line's price times quantity");
             lines.Add(new SaleLine(variant.Variant.Id, item.Quantity.Value, unitPrice, discount, variant.Variant.Cost));
+            catalogPrices.Add(variant.Variant.Price);
         }
         if (errors.Any)
             return ApiProblems.Validation(errors);
-        if (await DiscountRefusalAsync(lines, user.GetRole(), tenant) is { } discountForbidden)
+        if (await DiscountRefusalAsync(lines, catalogPrices, user.GetRole(), tenant) is { } discountForbidden)
             return discountForbidden;
 
         var payments = request.Payments!.Select(p => new Payment(p.Method!.Value, p.Amount!.Value)).ToArray();
@@ -142,21 +161,28 @@ public static class ReceiptEndpoints
     }
 
     /// <summary>
-    /// Null when every line's discount is within the caller's role limit (tenant settings, percent of
-    /// the line's price times quantity); else the 403. Settings are asked only for discounted sales.
+    /// Null when every line's reduction is within the caller's role limit (tenant settings, percent of
+    /// the line's catalog price times quantity); else the 403. The reduction is what the line sells
+    /// below its catalog price, by discount or by a manager's lower unitPrice alike. Settings are
+    /// asked only for reduced sales.
     /// </summary>
-    private static async Task<ProblemHttpResult?> DiscountRefusalAsync(IReadOnlyList<SaleLine> lines, string role, ITenantGrain tenant)
+    private static async Task<ProblemHttpResult?> DiscountRefusalAsync(IReadOnlyList<SaleLine> lines, IReadOnlyList<decimal> catalogPrices, string role,
+        ITenantGrain tenant)
     {
-        if (role == Roles.Owner || lines.All(l => l.Discount == 0m))
+        if (role == Roles.Owner)
             return null;
-        var limit = (await tenant.GetSettingsAsync()).DiscountLimits.For(role);
+        decimal? limit = null;
         for (var i = 0; i < lines.Count; i++)
         {
-            var gross = ReceiptMath.Line(lines[i].Quantity, lines[i].UnitPrice, 0).Gross;
-            // Compared as discount * 100 <= gross * limit: exact in decimals, no division.
-            if (lines[i].Discount > 0m && lines[i].Discount * 100m > gross * limit)
+            var catalogGross = ReceiptMath.Line(lines[i].Quantity, catalogPrices[i], 0).Gross;
+            var reduction = catalogGross - ReceiptMath.Line(lines[i].Quantity, lines[i].UnitPrice, lines[i].Discount).Total;
+            if (reduction <= 0m)
+                continue;
+            limit ??= (await tenant.GetSettingsAsync()).DiscountLimits.For(role);
+            // Compared as reduction * 100 <= gross * limit: exact in decimals, no division.
+            if (reduction * 100m > catalogGross * limit.Value)
                 return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
-                    detail: $"items[{i}].discount: a {role} may give at most {limit}% off a line (tenant setting maxDiscountPercent.{role}).",
+                    detail: $"items[{i}]: a {role} may sell at most {limit}% below the catalog price (tenant setting maxDiscountPercent.{role}).",
                     extensions: new Dictionary<string, object?> { ["code"] = "receipt.discount_forbidden", ["line"] = i, ["maxDiscountPercent"] = limit });
         }
         return null;

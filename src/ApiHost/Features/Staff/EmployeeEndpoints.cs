@@ -105,7 +105,8 @@ public static class EmployeeEndpoints
             return Forbidden("employee.self_change_forbidden", "Nobody deletes their own employment: another admin or the owner does.");
         if (RoleRank.RefusesActingOn(user, current) is { } refused)
             return refused;
-        await employees.DeleteAsync(tenantId, user.GetUserId(), current, ct);
+        if (await employees.DeleteAsync(tenantId, user.GetUserId(), current, ct) != EmployeeConflict.None)
+            return Changed(id);
         await grains.Reference<IStaffAccessGrain>(current.UserId, tenantId.ToString()).ReloadAsync();
         return TypedResults.NoContent();
     }
@@ -123,7 +124,8 @@ public static class EmployeeEndpoints
         if (request.CurrentPassword.Length > AuthEndpoints.MaxPasswordLength
             || await accounts.VerifyByIdAsync(tenantId, ownerId, request.CurrentPassword, ct) is null)
             return Forbidden("auth.current_password_incorrect", "The current password is incorrect.");
-        await employees.TransferOwnershipAsync(tenantId, ownerId, successor, ct);
+        if (await employees.TransferOwnershipAsync(tenantId, ownerId, successor, ct) != EmployeeConflict.None)
+            return Changed(id);
         await Task.WhenAll(
             grains.Reference<IStaffAccessGrain>(ownerId, tenantId.ToString()).ReloadAsync(),
             grains.Reference<IStaffAccessGrain>(successor.UserId, tenantId.ToString()).ReloadAsync());
@@ -157,7 +159,13 @@ public static class EmployeeEndpoints
 
     private static ProblemHttpResult Forbidden(string code, string detail) => ApiProblems.Problem(StatusCodes.Status403Forbidden, code, "Forbidden", detail);
 
-    private static ProblemHttpResult Conflict(EmployeeConflict conflict) => conflict == EmployeeConflict.Phone
-        ? ApiProblems.Conflict("employee.phone_taken", "A user with this phone already exists.")
-        : ApiProblems.Conflict("employee.email_taken", "A user with this email already exists.");
+    private static ProblemHttpResult Conflict(EmployeeConflict conflict) => conflict switch
+    {
+        EmployeeConflict.Phone => ApiProblems.Conflict("employee.phone_taken", "A user with this phone already exists."),
+        EmployeeConflict.Changed => ApiProblems.Conflict("employee.changed_concurrently",
+            "The employee changed while this request ran (role, stores, credentials or employment); nothing was written. Read it again and retry."),
+        _ => ApiProblems.Conflict("employee.email_taken", "A user with this email already exists."),
+    };
+
+    private static ProblemHttpResult Changed(Guid id) => Conflict(EmployeeConflict.Changed);
 }

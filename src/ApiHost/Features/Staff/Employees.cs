@@ -12,7 +12,14 @@ public sealed record Employee(Guid Id, Guid UserId, string Name, string? Email, 
 /// <summary>An employee's fields as a write sets them; a null password keeps the current one.</summary>
 public sealed record EmployeeFields(string Name, string? Email, string? Phone, string Role, string? Position, IReadOnlyList<Guid> StoreIds, string? Password);
 
-public enum EmployeeConflict { None, Email, Phone }
+public enum EmployeeConflict
+{
+    None,
+    Email,
+    Phone,
+    /// <summary>The employee (or the owner, for a transfer) changed or left after the request read it: nothing was written.</summary>
+    Changed,
+}
 
 /// <summary>Employees: a user (login, role) plus the employee row and its store assignments, written in one transaction.</summary>
 public sealed class Employees(NpgsqlDataSource db)
@@ -79,17 +86,19 @@ public sealed class Employees(NpgsqlDataSource db)
         var audit = f.Role != current.Role
             ? AuditTrail.Entry(tenantId, actorId, "employee.role_changed", "employee", current.Id, details: new { from = current.Role, to = f.Role, changed })
             : AuditTrail.Entry(tenantId, actorId, "employee.updated", "employee", current.Id, details: new { changed, f.StoreIds });
-        return WriteAsync(tenantId, current.Id, current.UserId, f, create: false, ct, endSessions, audit);
+        return WriteAsync(tenantId, current.Id, current.UserId, f, create: false, ct, endSessions, audit, seen: current);
     }
 
     /// <summary>
     /// Makes <paramref name="successor"/> the owner and the current owner an admin, in one transaction
     /// (the database allows one owner per tenant); both users' sessions end.
     /// </summary>
-    public async Task TransferOwnershipAsync(Guid tenantId, Guid ownerUserId, Employee successor, CancellationToken ct)
+    public async Task<EmployeeConflict> TransferOwnershipAsync(Guid tenantId, Guid ownerUserId, Employee successor, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
+        if (!await UnchangedAsync(connection, tx, tenantId, successor, ct) || !await IsOwnerAsync(connection, tx, tenantId, ownerUserId, ct))
+            return EmployeeConflict.Changed;
         await using var batch = new NpgsqlBatch(connection, tx);
         batch.BatchCommands.Add(Sql.Command("UPDATE users SET role = 'admin', updated_at = now() WHERE tenant_id = $1 AND id = $2 AND role = 'owner'",
             tenantId, ownerUserId));
@@ -101,13 +110,42 @@ public sealed class Employees(NpgsqlDataSource db)
             details: new { fromUserId = ownerUserId, toUserId = successor.UserId }));
         await batch.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
+        return EmployeeConflict.None;
+    }
+
+    /// <summary>
+    /// Locks the employee's rows and tells whether they are still as <paramref name="seen"/> (live, same
+    /// last change): a write decided on a stale read (a concurrent demotion, deletion or transfer) must
+    /// not undo or bypass that change.
+    /// </summary>
+    private static async Task<bool> UnchangedAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Guid tenantId, Employee seen, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT greatest(e.updated_at, u.updated_at)
+            FROM employees e JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id
+            WHERE e.tenant_id = $1 AND e.id = $2 AND e.deleted_at IS NULL AND u.deleted_at IS NULL
+            FOR UPDATE OF e, u
+            """, connection, tx);
+        Sql.Add(cmd.Parameters, tenantId, seen.Id);
+        return await cmd.ExecuteScalarAsync(ct) is DateTime at && new DateTimeOffset(at, TimeSpan.Zero) == seen.UpdatedAt;
+    }
+
+    private static async Task<bool> IsOwnerAsync(NpgsqlConnection connection, NpgsqlTransaction tx, Guid tenantId, Guid userId, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(
+            "SELECT 1 FROM users WHERE tenant_id = $1 AND id = $2 AND role = 'owner' AND deleted_at IS NULL FOR UPDATE", connection, tx);
+        Sql.Add(cmd.Parameters, tenantId, userId);
+        return await cmd.ExecuteScalarAsync(ct) is not null;
     }
 
     /// <summary>Soft-deletes the employee and its user, so the login stops working at once.</summary>
-    public async Task DeleteAsync(Guid tenantId, Guid actorId, Employee employee, CancellationToken ct)
+    public async Task<EmployeeConflict> DeleteAsync(Guid tenantId, Guid actorId, Employee employee, CancellationToken ct)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
+        if (!await UnchangedAsync(connection, tx, tenantId, employee, ct))
+            return EmployeeConflict.Changed;
         await using var batch = new NpgsqlBatch(connection, tx)
         {
             BatchCommands =
@@ -121,13 +159,16 @@ public sealed class Employees(NpgsqlDataSource db)
         batch.BatchCommands.Add(AuditTrail.Entry(tenantId, actorId, "employee.deleted", "employee", employee.Id, details: new { employee.Role }));
         await batch.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
+        return EmployeeConflict.None;
     }
 
     private async Task<EmployeeConflict> WriteAsync(Guid tenantId, Guid employeeId, Guid userId, EmployeeFields f, bool create, CancellationToken ct,
-        bool endSessions = false, NpgsqlBatchCommand? audit = null)
+        bool endSessions = false, NpgsqlBatchCommand? audit = null, Employee? seen = null)
     {
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
+        if (seen is not null && !await UnchangedAsync(connection, tx, tenantId, seen, ct))
+            return EmployeeConflict.Changed;
         await using var batch = new NpgsqlBatch(connection, tx);
         object Text(string? v) => (object?)v ?? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
         if (create)

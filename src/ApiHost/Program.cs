@@ -60,6 +60,7 @@ builder.Services.AddSingleton<VariantProducts>();
 builder.Services.AddSingleton<ReceiptQueries>();
 builder.Services.AddSingleton<Employees>();
 builder.Services.AddSingleton<ValidatedTokenCache>();
+builder.Services.AddSingleton<StaffAccessLeases>();
 builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o =>
 {
     o.MapInboundClaims = false;

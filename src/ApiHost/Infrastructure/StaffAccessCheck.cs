@@ -8,8 +8,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace JowiShop.ApiHost.Infrastructure;
 
 /// <summary>
-/// Every authenticated request asks the user's <see cref="IStaffAccessGrain"/> (memory, one grain
-/// call) whether the token's session version, role and user are still current. A deleted,
+/// Every authenticated request checks, against this process's lease of the user's
+/// <see cref="IStaffAccessGrain"/> (memory; one grain call per lease, <see cref="StaffAccessLeases"/>),
+/// whether the token's session version, role and user are still current. A deleted,
 /// demoted, reassigned or logged-out user bumped that version in the same transaction as the
 /// change, so their older tokens are refused on the next request, on every silo. The answer is
 /// kept on the request for the store-scope checks.
@@ -29,12 +30,8 @@ public static class StaffAccessCheck
             return;
         }
 
-        var grains = context.HttpContext.RequestServices.GetRequiredService<IGrainFactory>();
-        var grain = grains.Reference<IStaffAccessGrain>(userId, tenantId.ToString());
-        var access = await grain.GetAsync();
-        // A token newer than the grain's memory means the grain missed a reload: read the database.
-        if (access is null || access.SessionVersion < version)
-            access = await grain.ReloadAsync();
+        var leases = context.HttpContext.RequestServices.GetRequiredService<StaffAccessLeases>();
+        var access = await leases.GetAsync(tenantId, userId, version);
         if (access is null || access.SessionVersion != version || access.Role != principal.FindFirstValue(TenantClaims.Role))
         {
             Refuse(context, "auth.session_ended",

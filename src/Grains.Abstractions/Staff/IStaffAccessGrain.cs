@@ -24,10 +24,32 @@ public sealed record StaffAccess(
 /// </summary>
 public interface IStaffAccessGrain : IGrainWithGuidCompoundKey
 {
+    /// <summary>How long a process may answer from a lease without asking again.</summary>
+    public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The user's access, which <paramref name="holder"/> may keep in its process memory for
+    /// <see cref="LeaseDuration"/> (timed from before it asked). Before a change is answered, the
+    /// grain tells every holder to drop it, or waits for their leases to run out.
+    /// </summary>
+    [ReadOnly, AlwaysInterleave]
+    Task<StaffLease> LeaseAsync(IStaffAccessHolder holder);
+
     /// <summary>The user's current access, or null when the user does not exist or was deleted.</summary>
     [ReadOnly, AlwaysInterleave]
     Task<StaffAccess?> GetAsync();
 
     /// <summary>Reads the user again after a committed change (or when a token is newer than what the grain holds).</summary>
     Task<StaffAccess?> ReloadAsync();
+}
+
+/// <summary>A lease of a user's access: <see cref="Access"/> null when the user does not exist or was deleted.</summary>
+[GenerateSerializer, Immutable, Alias("jowishop.StaffLease")]
+public sealed record StaffLease([property: Id(0)] StaffAccess? Access, [property: Id(1)] long Version);
+
+/// <summary>A process (API front or co-hosted silo) that keeps leased accesses in memory.</summary>
+public interface IStaffAccessHolder : IGrainObserver
+{
+    /// <summary>Drop the user's lease; any lease of a version below <paramref name="version"/> that arrives later is not kept.</summary>
+    Task RevokeAsync(Guid tenantId, Guid userId, long version);
 }

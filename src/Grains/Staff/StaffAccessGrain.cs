@@ -75,6 +75,11 @@ public sealed class StaffAccessGrain(NpgsqlDataSource db, ILogger<StaffAccessGra
             // activation reads it, rather than keep serving what may just have been revoked.
             _access = null;
             DeactivateOnIdle();
+            // Holders may still answer from the old access until their leases run out: the writer's
+            // answer (an error) must not come before that.
+            var wait = Math.Max(_holders.Values.DefaultIfEmpty(0L).Max(), _activatedAt + LeaseTicks) - Stopwatch.GetTimestamp();
+            if (wait > 0)
+                await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
             throw;
         }
         await RevokeLeasesAsync();

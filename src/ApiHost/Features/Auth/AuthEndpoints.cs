@@ -137,7 +137,7 @@ public static class AuthEndpoints
     private static async Task<NoContent> Logout(ClaimsPrincipal user, Accounts accounts, IGrainFactory grains, CancellationToken ct)
     {
         await accounts.EndSessionsAsync(user.GetTenantId(), user.GetUserId(), ct);
-        await grains.Reference<IStaffAccessGrain>(user.GetUserId(), user.GetTenantId().ToString()).ReloadAsync();
+        await grains.ReloadAfterCommitAsync(user.GetTenantId(), user.GetUserId());
         return TypedResults.NoContent();
     }
 
@@ -156,7 +156,7 @@ public static class AuthEndpoints
             return ApiProblems.Problem(StatusCodes.Status403Forbidden, "auth.current_password_incorrect", "Forbidden",
                 "The current password is incorrect.");
         var version = await accounts.ChangePasswordAsync(tenantId, userId, request.NewPassword!, ct);
-        await grains.Reference<IStaffAccessGrain>(userId, tenantId.ToString()).ReloadAsync();
+        await grains.ReloadAfterCommitAsync(tenantId, userId);
         // This device goes on with a new session; every other one must log in again.
         var sessionUser = account.SessionUser with { SessionVersion = version };
         return TypedResults.Ok(Response(await sessions.OpenAsync(sessionUser, auditAction: null, ct), sessionUser));

@@ -89,7 +89,7 @@ public static class EmployeeEndpoints
         var conflict = await employees.UpdateAsync(tenantId, user.GetUserId(), current, fields, endSessions, ct);
         if (conflict != EmployeeConflict.None)
             return Conflict(conflict);
-        await grains.Reference<IStaffAccessGrain>(current.UserId, tenantId.ToString()).ReloadAsync();
+        await grains.ReloadAfterCommitAsync(tenantId, current.UserId);
         return TypedResults.Ok((await employees.FindAsync(tenantId, id, ct))!);
     }
 
@@ -107,7 +107,7 @@ public static class EmployeeEndpoints
             return refused;
         if (await employees.DeleteAsync(tenantId, user.GetUserId(), current, ct) != EmployeeConflict.None)
             return Changed(id);
-        await grains.Reference<IStaffAccessGrain>(current.UserId, tenantId.ToString()).ReloadAsync();
+        await grains.ReloadAfterCommitAsync(tenantId, current.UserId);
         return TypedResults.NoContent();
     }
 
@@ -127,8 +127,8 @@ public static class EmployeeEndpoints
         if (await employees.TransferOwnershipAsync(tenantId, ownerId, successor, ct) != EmployeeConflict.None)
             return Changed(id);
         await Task.WhenAll(
-            grains.Reference<IStaffAccessGrain>(ownerId, tenantId.ToString()).ReloadAsync(),
-            grains.Reference<IStaffAccessGrain>(successor.UserId, tenantId.ToString()).ReloadAsync());
+            grains.ReloadAfterCommitAsync(tenantId, ownerId),
+            grains.ReloadAfterCommitAsync(tenantId, successor.UserId));
         return TypedResults.Ok((await employees.FindAsync(tenantId, id, ct))!);
     }
 

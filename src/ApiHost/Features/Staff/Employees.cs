@@ -22,7 +22,7 @@ public enum EmployeeConflict
 }
 
 /// <summary>Employees: a user (login, role) plus the employee row and its store assignments, written in one transaction.</summary>
-public sealed class Employees(NpgsqlDataSource db)
+public sealed class Employees(NpgsqlDataSource db, JowiShop.ApiHost.Infrastructure.PasswordHashGate? hashGate = null)
 {
     private const string Select =
         """
@@ -165,6 +165,9 @@ public sealed class Employees(NpgsqlDataSource db)
     private async Task<EmployeeConflict> WriteAsync(Guid tenantId, Guid employeeId, Guid userId, EmployeeFields f, bool create, CancellationToken ct,
         bool endSessions = false, NpgsqlBatchCommand? audit = null, Employee? seen = null)
     {
+        // Hashed before the transaction opens, through the same bounded gate as logins.
+        var passwordHash = f.Password is null ? null
+            : hashGate is null ? Accounts.HashPassword(f.Password) : await hashGate.RunAsync(() => Accounts.HashPassword(f.Password), ct);
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         if (seen is not null && !await UnchangedAsync(connection, tx, tenantId, seen, ct))
@@ -175,7 +178,7 @@ public sealed class Employees(NpgsqlDataSource db)
         {
             batch.BatchCommands.Add(Sql.Command(
                 "INSERT INTO users (id, tenant_id, name, email, phone, password_hash, role) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                userId, tenantId, f.Name, Text(f.Email), Text(f.Phone), Accounts.HashPassword(f.Password!), f.Role));
+                userId, tenantId, f.Name, Text(f.Email), Text(f.Phone), passwordHash!, f.Role));
             batch.BatchCommands.Add(Sql.Command("INSERT INTO employees (id, tenant_id, user_id, position) VALUES ($1, $2, $3, $4)",
                 employeeId, tenantId, userId, Text(f.Position)));
         }
@@ -183,7 +186,7 @@ public sealed class Employees(NpgsqlDataSource db)
         {
             batch.BatchCommands.Add(Sql.Command(
                 "UPDATE users SET name = $3, email = $4, phone = $5, role = $6, password_hash = COALESCE($7, password_hash), updated_at = now() WHERE tenant_id = $1 AND id = $2",
-                tenantId, userId, f.Name, Text(f.Email), Text(f.Phone), f.Role, Text(f.Password is null ? null : Accounts.HashPassword(f.Password))));
+                tenantId, userId, f.Name, Text(f.Email), Text(f.Phone), f.Role, Text(passwordHash)));
             batch.BatchCommands.Add(Sql.Command("UPDATE employees SET position = $3, updated_at = now() WHERE tenant_id = $1 AND id = $2",
                 tenantId, employeeId, Text(f.Position)));
             batch.BatchCommands.Add(Sql.Command("DELETE FROM employee_stores WHERE tenant_id = $1 AND employee_id = $2", tenantId, employeeId));

@@ -23,6 +23,8 @@ public sealed record TenantSettings(
 {
     public static readonly TenantSettings Default = new("UZS", "Asia/Tashkent", NegativeStockPolicy.Allow, DiscountLimits.Default);
 
+    // Derived from MaxDiscountPercent: not a second field of the answer.
+    [System.Text.Json.Serialization.JsonIgnore]
     public DiscountLimits DiscountLimits => MaxDiscountPercent ?? DiscountLimits.Default;
 }
 

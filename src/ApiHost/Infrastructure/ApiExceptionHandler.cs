@@ -46,9 +46,8 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
             return (status, code, "Malformed request", detail, errors);
         }
 
-        // A backstop: class 22 is PostgreSQL refusing a value as data (22021 a byte sequence, 22P05 an
-        // untranslatable character, 22003 a number out of range, ...). It is the client's value, so a 400,
-        // never a 500 or a 503 that invites the same retry forever.
+        // A backstop: PostgreSQL refusing a value as data (DatabaseFailures.IsRefusedValue). It is the
+        // client's value, so a 400, never a 500 or a 503 that invites the same retry forever.
         if (DataRefusal(exception))
             return (StatusCodes.Status400BadRequest, RefusedValueCode, "Invalid value",
                 "A value in the request cannot be stored. Remove control characters and keep numbers and dates within range.", null);
@@ -65,8 +64,8 @@ public sealed class ApiExceptionHandler(IProblemDetailsService problems, ILogger
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is PostgresException { SqlState: var state } && state.StartsWith("22", StringComparison.Ordinal)
-                || e is DatabaseFailureException { IsTransient: false, SqlState: var failed } && failed?.StartsWith("22", StringComparison.Ordinal) == true)
+            if (e is PostgresException { SqlState: var state } && DatabaseFailures.IsRefusedValue(state)
+                || e is DatabaseFailureException { IsTransient: false, SqlState: var failed } && DatabaseFailures.IsRefusedValue(failed))
                 return true;
         }
         return false;

@@ -18,6 +18,9 @@ public static class ApiProblems
     public static ProblemHttpResult Conflict(string code, string detail) =>
         Problem(StatusCodes.Status409Conflict, code, "Conflict", detail);
 
+    public static ProblemHttpResult Forbidden(string code, string detail) =>
+        Problem(StatusCodes.Status403Forbidden, code, "Forbidden", detail);
+
     public static ProblemHttpResult Unauthorized(string code, string detail) =>
         Problem(StatusCodes.Status401Unauthorized, code, "Unauthorized", detail);
 

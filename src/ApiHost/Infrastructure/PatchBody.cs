@@ -15,14 +15,13 @@ public sealed class PatchBody
     private readonly JsonObject body;
     private readonly FieldErrors errors;
 
-    /// <param name="fields">The fields the endpoint reads; a body naming any other is refused (none given: no check).</param>
-    public PatchBody(JsonObject body, FieldErrors errors, params string[] fields)
+    /// <param name="fields">The fields the endpoint reads; a body naming any other is refused.</param>
+    public PatchBody(JsonObject body, FieldErrors errors, string field, params string[] fields)
     {
         (this.body, this.errors) = (body, errors);
-        if (fields.Length > 0)
-            foreach (var (name, _) in body)
-                if (!fields.Contains(name, StringComparer.Ordinal))
-                    errors.Add(name, RequestRules.UnknownField);
+        foreach (var (name, _) in body)
+            if (name != field && !fields.Contains(name, StringComparer.Ordinal))
+                errors.Add(name, RequestRules.UnknownField);
     }
 
     public FieldErrors Errors => errors;

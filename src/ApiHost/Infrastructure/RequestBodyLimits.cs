@@ -40,6 +40,12 @@ public static class RequestBodyLimits
     public static IApplicationBuilder UseRequestBodyLimits(this IApplicationBuilder app, long defaultLimit) =>
         app.Use(async (context, next) =>
         {
+            // GETs and the like carry no body: nothing to limit on the hot reads.
+            if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false)
+            {
+                await next(context);
+                return;
+            }
             var limit = context.GetEndpoint()?.Metadata.GetMetadata<IRequestSizeLimitMetadata>() is { } metadata
                 ? metadata.MaxRequestBodySize
                 : defaultLimit;

@@ -340,7 +340,7 @@ public static partial class RequestRules
                     (errors ??= new FieldErrors()).Add(name, TextRule);
             foreach (var (index, shape) in bodies)
                 if (invocation.Arguments[index] is { } body)
-                    shape.Check(body, "", errors ??= new FieldErrors());
+                    shape.Check(body, "", ref errors);
             if (errors is { Any: true })
                 return ValueTask.FromResult<object?>(ApiProblems.Validation(errors));
             foreach (var index in times)
@@ -382,11 +382,13 @@ public static partial class RequestRules
             : type.GetInterfaces().Append(type).FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>))
                 ?.GetGenericArguments()[0];
 
-        public void Check(object value, string path, FieldErrors errors)
+        private static string Field(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
+
+        /// <summary>Adds an error for every null list element; <paramref name="errors"/> is made only when there is one (a clean body allocates nothing).</summary>
+        public void Check(object value, string path, ref FieldErrors? errors)
         {
             foreach (var (name, property, element, nested) in _members)
             {
-                var field = path.Length == 0 ? name : $"{path}.{name}";
                 switch (property.GetValue(value))
                 {
                     case null:
@@ -396,14 +398,14 @@ public static partial class RequestRules
                         foreach (var item in list)
                         {
                             if (item is null)
-                                errors.Add($"{field}[{i}]", "is required");
+                                (errors ??= new FieldErrors()).Add($"{Field(path, name)}[{i}]", "is required");
                             else
-                                element?.Check(item, $"{field}[{i}]", errors);
+                                element?.Check(item, $"{Field(path, name)}[{i}]", ref errors);
                             i++;
                         }
                         break;
                     case { } child:
-                        nested?.Check(child, field, errors);
+                        nested?.Check(child, Field(path, name), ref errors);
                         break;
                 }
             }

@@ -27,22 +27,22 @@ public static class SecurityHeaders
     public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app, PathString docsPath) =>
         app.Use((context, next) =>
         {
-            context.Response.OnStarting(static state =>
+            context.Response.OnStarting(state =>
             {
-                var (http, docs) = ((HttpContext, PathString))state;
+                var http = (HttpContext)state;
                 var headers = http.Response.Headers;
                 headers.XContentTypeOptions = "nosniff";
                 headers.XFrameOptions = "DENY";
                 headers["Referrer-Policy"] = "no-referrer";
-                headers.ContentSecurityPolicy = http.Request.Path.StartsWithSegments(docs) ? DocsPolicy : ApiPolicy;
+                headers.ContentSecurityPolicy = http.Request.Path.StartsWithSegments(docsPath) ? DocsPolicy : ApiPolicy;
                 // The API's answers are per caller and often per tenant: never kept by a browser or a shared cache.
-                if (!headers.ContainsKey("Cache-Control") && !http.Request.Path.StartsWithSegments(docs))
+                if (!headers.ContainsKey("Cache-Control") && !http.Request.Path.StartsWithSegments(docsPath))
                     headers.CacheControl = "no-store";
                 // After ForwardedHeaders: also when a known TLS proxy forwarded an https request.
                 if (http.Request.IsHttps)
                     headers.StrictTransportSecurity = StrictTransportSecurity;
                 return Task.CompletedTask;
-            }, (context, docsPath));
+            }, context);
             return next(context);
         });
 

@@ -19,6 +19,9 @@ public static class StaffAccessCheck
 {
     private const string ProblemKey = "jowishop.auth.problem";
 
+    public const string SessionEndedDetail =
+        "This session has ended (logged out, or the user's role, stores, credentials or employment changed). Log in again.";
+
     public static async Task OnTokenValidatedAsync(TokenValidatedContext context)
     {
         var principal = context.Principal!;
@@ -34,8 +37,7 @@ public static class StaffAccessCheck
         var access = await leases.GetAsync(tenantId, userId, version);
         if (access is null || access.SessionVersion != version || access.Role != principal.FindFirstValue(TenantClaims.Role))
         {
-            Refuse(context, "auth.session_ended",
-                "This session has ended (logged out, or the user's role, stores, credentials or employment changed). Log in again.");
+            Refuse(context, "auth.session_ended", SessionEndedDetail);
             return;
         }
         context.HttpContext.Features.Set(access);
@@ -70,6 +72,6 @@ public static class StoreScope
         http.Access() is { Role: Roles.Owner or Roles.Admin } ? null : http.Access().StoreIds;
 
     public static ProblemHttpResult NotAssigned(Guid storeId) =>
-        ApiProblems.Problem(StatusCodes.Status403Forbidden, "store.not_assigned", "Forbidden",
+        ApiProblems.Forbidden("store.not_assigned",
             $"You are not assigned to store {storeId}: cashiers and managers work only at their assigned stores.");
 }

@@ -364,9 +364,9 @@ public sealed class AccessControlTests(ApiFixture api) : IClassFixture<ApiFixtur
 
         // ...so that request's write, decided on the old role, must not put "manager" back.
         await using var db = Npgsql.NpgsqlDataSource.Create(api.Factory.PostgresConnectionString);
-        var employees = new Employees(db);
+        var employees = new Employees(db, new JowiShop.ApiHost.Infrastructure.PasswordHashGate(new JowiShop.ApiHost.Infrastructure.PasswordHashingSettings()));
         var outcome = await employees.UpdateAsync(registration.TenantId, registration.User.Id, stale,
-            new EmployeeFields(stale.Name, stale.Email, stale.Phone, Roles.Manager, "Renamed", stale.StoreIds, null), endSessions: false, CancellationToken.None);
+            new EmployeeFields(stale.Name, stale.Email, stale.Phone, Roles.Manager, "Renamed", stale.StoreIds, null), CancellationToken.None);
         Assert.Equal(EmployeeConflict.Changed, outcome);
         Assert.Equal(EmployeeConflict.Changed, await employees.DeleteAsync(registration.TenantId, registration.User.Id, stale, CancellationToken.None));
         var now = await (await owner.GetAsync($"/api/v1/employees/{target.EmployeeId}")).ReadAsync<Employee>();

@@ -63,46 +63,56 @@ public sealed class Accounts(NpgsqlDataSource db, JowiShop.ApiHost.Infrastructur
         }
     }
 
+    private const string AccountColumns = "SELECT id, tenant_id, name, role, password_hash, session_version FROM users";
+
     /// <summary>The account whose email or E.164 phone is <paramref name="login"/> and whose password matches, else null.</summary>
     public async Task<Account?> VerifyAsync(string login, bool isEmail, string password, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(isEmail
-            ? "SELECT id, tenant_id, name, role, password_hash, session_version FROM users WHERE lower(email) = $1 AND deleted_at IS NULL"
-            : "SELECT id, tenant_id, name, role, password_hash, session_version FROM users WHERE phone = $1 AND deleted_at IS NULL");
+        await using var cmd = db.CreateCommand(AccountColumns + (isEmail
+            ? " WHERE lower(email) = $1 AND deleted_at IS NULL"
+            : " WHERE phone = $1 AND deleted_at IS NULL"));
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = login });
-        Account? account = null;
-        await using (var reader = await cmd.ExecuteReaderAsync(ct))
-        {
-            if (await reader.ReadAsync(ct))
-                account = new Account(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5));
-        }
-
-        var result = await hashGate.RunAsync(() => Hasher.VerifyHashedPassword(account!, account?.PasswordHash ?? DecoyHash, password), ct);
-        if (account is not null && result == PasswordVerificationResult.Failed)
+        var (account, verified) = await VerifyAsync(cmd, password, ct);
+        if (account is not null && !verified)
         {
             // A wrong password for a real user goes to the tenant's audit trail (unknown logins have no tenant: logged only).
             await using var audit = db.CreateBatch();
             audit.BatchCommands.Add(AuditTrail.Entry(account.TenantId, null, "auth.login_failed", "user", account.Id, details: new { login }));
             await audit.ExecuteNonQueryAsync(ct);
         }
-        return account is not null && result != PasswordVerificationResult.Failed ? account : null;
+        return verified ? account : null;
     }
 
     /// <summary>The live user with this id, when <paramref name="password"/> is their password; else null.</summary>
     public async Task<Account?> VerifyByIdAsync(Guid tenantId, Guid userId, string password, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand(
-            "SELECT id, tenant_id, name, role, password_hash, session_version FROM users WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL");
+        await using var cmd = db.CreateCommand(AccountColumns + " WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL");
         Sql.Add(cmd.Parameters, tenantId, userId);
+        var (account, verified) = await VerifyAsync(cmd, password, ct);
+        return verified ? account : null;
+    }
+
+    /// <summary>
+    /// Reads the account the command selects and checks the password against it, or against a decoy
+    /// when there is none (the same time either way). Overlong passwords are never hashed.
+    /// </summary>
+    private async Task<(Account? Account, bool Verified)> VerifyAsync(NpgsqlCommand cmd, string password, CancellationToken ct)
+    {
         Account? account = null;
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
             if (await reader.ReadAsync(ct))
                 account = new Account(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetInt64(5));
         }
+        if (password.Length > AuthEndpoints.MaxPasswordLength)
+            return (account, false);
         var result = await hashGate.RunAsync(() => Hasher.VerifyHashedPassword(account!, account?.PasswordHash ?? DecoyHash, password), ct);
-        return account is not null && result != PasswordVerificationResult.Failed ? account : null;
+        return (account, account is not null && result != PasswordVerificationResult.Failed);
     }
+
+    /// <summary>The 403 for a wrong current password (password change, ownership transfer).</summary>
+    public static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult CurrentPasswordIncorrect() =>
+        JowiShop.ApiHost.Infrastructure.ApiProblems.Forbidden("auth.current_password_incorrect", "The current password is incorrect.");
 
     /// <summary>Sets a new password and ends every session of the user; returns the new session version.</summary>
     public async Task<long> ChangePasswordAsync(Guid tenantId, Guid userId, string newPassword, CancellationToken ct)

@@ -92,9 +92,7 @@ public static class AuthEndpoints
         // Per-login back-off before any hashing; unknown logins are throttled alike, so it tells nobody which exist.
         if (login is not null && throttle.RetryAfter(login) is { } wait)
             return RateLimits.Problem(http, wait);
-        var account = login is null || request.Password!.Length > MaxPasswordLength
-            ? null
-            : await accounts.VerifyAsync(login, isEmail, request.Password, ct);
+        var account = login is null ? null : await accounts.VerifyAsync(login, isEmail, request.Password!, ct);
         if (account is null)
         {
             // The login id only, never the password: repeated failures for one login are what an operator looks for.
@@ -127,8 +125,7 @@ public static class AuthEndpoints
             case RefreshOutcome.Expired:
                 return ApiProblems.Unauthorized("auth.refresh_token_expired", "The refresh token has expired. Log in again.");
             case RefreshOutcome.SessionEnded:
-                return ApiProblems.Unauthorized("auth.session_ended",
-                    "This session has ended (logged out, or the user's role, stores, credentials or employment changed). Log in again.");
+                return ApiProblems.Unauthorized("auth.session_ended", StaffAccessCheck.SessionEndedDetail);
             default:
                 return ApiProblems.Unauthorized("auth.refresh_token_invalid", "The refresh token is not valid. Log in again.");
         }
@@ -151,10 +148,8 @@ public static class AuthEndpoints
         if (errors.Any)
             return ApiProblems.Validation(errors);
         var (tenantId, userId) = (user.GetTenantId(), user.GetUserId());
-        var account = request.CurrentPassword!.Length > MaxPasswordLength ? null : await accounts.VerifyByIdAsync(tenantId, userId, request.CurrentPassword, ct);
-        if (account is null)
-            return ApiProblems.Problem(StatusCodes.Status403Forbidden, "auth.current_password_incorrect", "Forbidden",
-                "The current password is incorrect.");
+        if (await accounts.VerifyByIdAsync(tenantId, userId, request.CurrentPassword!, ct) is not { } account)
+            return Accounts.CurrentPasswordIncorrect();
         var version = await accounts.ChangePasswordAsync(tenantId, userId, request.NewPassword!, ct);
         await grains.ReloadAfterCommitAsync(tenantId, userId);
         // This device goes on with a new session; every other one must log in again.

@@ -60,7 +60,7 @@ public static class ReceiptEndpoints
         if (request.Id is { } id && answer.Result is IStatusCodeHttpResult { StatusCode: >= 400 and < 500 and not 409 }
             && (await ReceiptRows.LoadAsync(db, user.GetTenantId(), [id], ct)).TryGetValue(id, out var stored)
             && stored.Receipt.Kind == ReceiptKind.Sale)
-            return stored.RequestHash.AsSpan().SequenceEqual(RequestHash(request))
+            return stored.RequestHash.AsSpan().SequenceEqual(SaleHash(request))
                 ? TypedResults.Created($"/api/v1/receipts/{id}", stored.Receipt)
                 : ApiProblems.Conflict("receipt.id_conflict", $"Receipt {id} was already recorded with a different request.");
         return answer;
@@ -74,7 +74,7 @@ public static class ReceiptEndpoints
             return ApiProblems.Validation(errors);
         var isManager = user.IsInRole(Roles.Owner) || user.IsInRole(Roles.Admin) || user.IsInRole(Roles.Manager);
         if (!isManager && request.Items!.Any(i => i.UnitPrice is not null))
-            return ApiProblems.Problem(StatusCodes.Status403Forbidden, "receipt.price_override_forbidden", "Forbidden",
+            return ApiProblems.Forbidden("receipt.price_override_forbidden",
                 "Only managers, admins and owners may override unitPrice; cashiers sell at catalog prices.");
 
         var tenantId = user.GetTenantId();
@@ -101,7 +101,6 @@ public static class ReceiptEndpoints
         var catalog = scanned.Where(s => s is not null).ToDictionary(s => s!.Variant.Id, s => s!);
 
         var lines = new List<SaleLine>(request.Items!.Count);
-        var catalogPrices = new List<decimal>(request.Items!.Count);
         for (var i = 0; i < request.Items.Count; i++)
         {
             var item = request.Items[i];
@@ -120,11 +119,10 @@ public static class ReceiptEndpoints
             errors.Require(discount <= ReceiptMath.Line(item.Quantity!.Value, unitPrice, 0).Gross, $"items[{i}].discount",
                 "may not exceed the line's price times quantity");
             lines.Add(new SaleLine(variant.Variant.Id, item.Quantity.Value, unitPrice, discount, variant.Variant.Cost));
-            catalogPrices.Add(variant.Variant.Price);
         }
         if (errors.Any)
             return ApiProblems.Validation(errors);
-        if (await DiscountRefusalAsync(lines, catalogPrices, user.GetRole(), tenant) is { } discountForbidden)
+        if (await DiscountRefusalAsync(lines, catalog, user.GetRole(), tenant) is { } discountForbidden)
             return discountForbidden;
 
         var payments = request.Payments!.Select(p => new Payment(p.Method!.Value, p.Amount!.Value)).ToArray();
@@ -140,7 +138,7 @@ public static class ReceiptEndpoints
 
         var id = request.Id ?? Guid.CreateVersion7();
         var sale = new SaleCommand(id, request.TerminalId!.Value, user.GetUserId(), request.CustomerId, lines, payments,
-            request.Note, RequestHash(request));
+            request.Note, SaleHash(request));
         var result = await SellAsync(grains.Reference<IStoreGrain>(storeId, tenantId.ToString()), sale);
         switch (result.Outcome)
         {
@@ -166,15 +164,15 @@ public static class ReceiptEndpoints
     /// below its catalog price, by discount or by a manager's lower unitPrice alike. Settings are
     /// asked only for reduced sales.
     /// </summary>
-    private static async Task<ProblemHttpResult?> DiscountRefusalAsync(IReadOnlyList<SaleLine> lines, IReadOnlyList<decimal> catalogPrices, string role,
-        ITenantGrain tenant)
+    private static async Task<ProblemHttpResult?> DiscountRefusalAsync(IReadOnlyList<SaleLine> lines, Dictionary<Guid, ScannedVariant> catalog,
+        string role, ITenantGrain tenant)
     {
         if (role == Roles.Owner)
             return null;
         decimal? limit = null;
         for (var i = 0; i < lines.Count; i++)
         {
-            var catalogGross = ReceiptMath.Line(lines[i].Quantity, catalogPrices[i], 0).Gross;
+            var catalogGross = ReceiptMath.Line(lines[i].Quantity, catalog[lines[i].VariantId].Variant.Price, 0).Gross;
             var reduction = catalogGross - ReceiptMath.Line(lines[i].Quantity, lines[i].UnitPrice, lines[i].Discount).Total;
             if (reduction <= 0m)
                 continue;
@@ -367,6 +365,10 @@ public static class ReceiptEndpoints
     }
 
     /// <summary>SHA-256 of the request body without its id: what a replay of the id must match.</summary>
-    private static byte[] RequestHash(ReceiptRequest request) =>
-        SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(request with { Id = null }));
+    /// <summary>The sale's canonical request hash (<see cref="RequestHash"/>: 1.50 and 1.5 are one request), without its id.</summary>
+    private static byte[] SaleHash(ReceiptRequest request) =>
+        new RequestHash("sale").Add(request.StoreId).Add(request.TerminalId).Add(request.CustomerId)
+            .Add(request.Items, (h, i) => h.Add(i.VariantId).Add(i.Quantity).Add(i.UnitPrice).Add(i.Discount))
+            .Add(request.Payments, (h, p) => h.Add(p.Method?.ToString()).Add(p.Amount))
+            .Add(request.Note).ToHash();
 }

@@ -70,7 +70,7 @@ public static class EmployeeEndpoints
             return OwnerProtected();
         var isSelf = current.UserId == user.GetUserId();
         if (isSelf && patch.Has("password"))
-            return Forbidden("employee.self_password",
+            return ApiProblems.Forbidden("employee.self_password",
                 "Change your own password with POST /api/v1/auth/password, which asks for the current one.");
         var fields = await ValidateAsync(Text("name", current.Name), Text("email", current.Email), Text("phone", current.Phone),
             patch.Get<string>("password"), current.Role == Roles.Owner ? null : role, Text("position", current.Position),
@@ -78,15 +78,11 @@ public static class EmployeeEndpoints
             keepOwner: current.Role == Roles.Owner);
         if (fields is null)
             return ApiProblems.Validation(patch.Errors);
-        var storesChanged = !fields.StoreIds.Distinct().Order().SequenceEqual(current.StoreIds.Order());
-        if (isSelf && (fields.Role != current.Role || storesChanged))
-            return Forbidden("employee.self_change_forbidden", "Nobody changes their own role or store assignments.");
+        if (isSelf && (fields.Role != current.Role || !Employees.SameStores(fields.StoreIds, current.StoreIds)))
+            return ApiProblems.Forbidden("employee.self_change_forbidden", "Nobody changes their own role or store assignments.");
         if (fields.Role != current.Role && RoleRank.RefusesGranting(user.GetRole(), fields.Role) is { } forbidden)
             return forbidden;
-        // Anything that changes what the user may do or how they log in ends their sessions.
-        var endSessions = fields.Role != current.Role || storesChanged || fields.Password is not null
-            || fields.Email != current.Email || fields.Phone != current.Phone;
-        var conflict = await employees.UpdateAsync(tenantId, user.GetUserId(), current, fields, endSessions, ct);
+        var conflict = await employees.UpdateAsync(tenantId, user.GetUserId(), current, fields, ct);
         if (conflict != EmployeeConflict.None)
             return Conflict(conflict);
         await grains.ReloadAfterCommitAsync(tenantId, current.UserId);
@@ -102,11 +98,11 @@ public static class EmployeeEndpoints
         if (current.Role == Roles.Owner)
             return OwnerProtected();
         if (current.UserId == user.GetUserId())
-            return Forbidden("employee.self_change_forbidden", "Nobody deletes their own employment: another admin or the owner does.");
+            return ApiProblems.Forbidden("employee.self_change_forbidden", "Nobody deletes their own employment: another admin or the owner does.");
         if (RoleRank.RefusesActingOn(user, current) is { } refused)
             return refused;
         if (await employees.DeleteAsync(tenantId, user.GetUserId(), current, ct) != EmployeeConflict.None)
-            return Changed(id);
+            return Conflict(EmployeeConflict.Changed);
         await grains.ReloadAfterCommitAsync(tenantId, current.UserId);
         return TypedResults.NoContent();
     }
@@ -121,11 +117,10 @@ public static class EmployeeEndpoints
             return NotFound(id);
         if (successor.UserId == ownerId)
             return ApiProblems.Conflict("employee.already_owner", "You already own this business.");
-        if (request.CurrentPassword.Length > AuthEndpoints.MaxPasswordLength
-            || await accounts.VerifyByIdAsync(tenantId, ownerId, request.CurrentPassword, ct) is null)
-            return Forbidden("auth.current_password_incorrect", "The current password is incorrect.");
+        if (await accounts.VerifyByIdAsync(tenantId, ownerId, request.CurrentPassword, ct) is null)
+            return Accounts.CurrentPasswordIncorrect();
         if (await employees.TransferOwnershipAsync(tenantId, ownerId, successor, ct) != EmployeeConflict.None)
-            return Changed(id);
+            return Conflict(EmployeeConflict.Changed);
         await Task.WhenAll(
             grains.ReloadAfterCommitAsync(tenantId, ownerId),
             grains.ReloadAfterCommitAsync(tenantId, successor.UserId));
@@ -157,7 +152,6 @@ public static class EmployeeEndpoints
     private static ProblemHttpResult OwnerProtected() =>
         ApiProblems.Conflict("employee.owner_protected", "The owner cannot be demoted or deleted; the owner may transfer ownership.");
 
-    private static ProblemHttpResult Forbidden(string code, string detail) => ApiProblems.Problem(StatusCodes.Status403Forbidden, code, "Forbidden", detail);
 
     private static ProblemHttpResult Conflict(EmployeeConflict conflict) => conflict switch
     {
@@ -166,6 +160,4 @@ public static class EmployeeEndpoints
             "The employee changed while this request ran (role, stores, credentials or employment); nothing was written. Read it again and retry."),
         _ => ApiProblems.Conflict("employee.email_taken", "A user with this email already exists."),
     };
-
-    private static ProblemHttpResult Changed(Guid id) => Conflict(EmployeeConflict.Changed);
 }

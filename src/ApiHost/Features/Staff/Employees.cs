@@ -22,7 +22,7 @@ public enum EmployeeConflict
 }
 
 /// <summary>Employees: a user (login, role) plus the employee row and its store assignments, written in one transaction.</summary>
-public sealed class Employees(NpgsqlDataSource db, JowiShop.ApiHost.Infrastructure.PasswordHashGate? hashGate = null)
+public sealed class Employees(NpgsqlDataSource db, JowiShop.ApiHost.Infrastructure.PasswordHashGate hashGate)
 {
     private const string Select =
         """
@@ -70,10 +70,11 @@ public sealed class Employees(NpgsqlDataSource db, JowiShop.ApiHost.Infrastructu
     }
 
     /// <summary>
-    /// Writes the employee; when <paramref name="endSessions"/> (role, credentials or stores changed),
-    /// the user's session version is bumped in the same transaction, ending every token they hold.
+    /// Writes the employee. Anything that changes what the user may do or how they log in (role,
+    /// stores, password, email, phone) bumps their session version in the same transaction, ending
+    /// every token they hold.
     /// </summary>
-    public Task<EmployeeConflict> UpdateAsync(Guid tenantId, Guid actorId, Employee current, EmployeeFields f, bool endSessions, CancellationToken ct)
+    public Task<EmployeeConflict> UpdateAsync(Guid tenantId, Guid actorId, Employee current, EmployeeFields f, CancellationToken ct)
     {
         // Which fields changed, never their secret values.
         var changed = new List<string>();
@@ -82,12 +83,17 @@ public sealed class Employees(NpgsqlDataSource db, JowiShop.ApiHost.Infrastructu
         if (f.Phone != current.Phone) changed.Add("phone");
         if (f.Position != current.Position) changed.Add("position");
         if (f.Password is not null) changed.Add("password");
-        if (!f.StoreIds.Distinct().Order().SequenceEqual(current.StoreIds.Order())) changed.Add("storeIds");
-        var audit = f.Role != current.Role
+        if (!SameStores(f.StoreIds, current.StoreIds)) changed.Add("storeIds");
+        var roleChanged = f.Role != current.Role;
+        var endSessions = roleChanged || changed.Any(c => c is "email" or "phone" or "password" or "storeIds");
+        var audit = roleChanged
             ? AuditTrail.Entry(tenantId, actorId, "employee.role_changed", "employee", current.Id, details: new { from = current.Role, to = f.Role, changed })
             : AuditTrail.Entry(tenantId, actorId, "employee.updated", "employee", current.Id, details: new { changed, f.StoreIds });
         return WriteAsync(tenantId, current.Id, current.UserId, f, create: false, ct, endSessions, audit, seen: current);
     }
+
+    /// <summary>Whether two store assignments name the same stores (order and repeats aside).</summary>
+    public static bool SameStores(IReadOnlyList<Guid> a, IReadOnlyList<Guid> b) => a.ToHashSet().SetEquals(b);
 
     /// <summary>
     /// Makes <paramref name="successor"/> the owner and the current owner an admin, in one transaction
@@ -166,8 +172,7 @@ public sealed class Employees(NpgsqlDataSource db, JowiShop.ApiHost.Infrastructu
         bool endSessions = false, NpgsqlBatchCommand? audit = null, Employee? seen = null)
     {
         // Hashed before the transaction opens, through the same bounded gate as logins.
-        var passwordHash = f.Password is null ? null
-            : hashGate is null ? Accounts.HashPassword(f.Password) : await hashGate.RunAsync(() => Accounts.HashPassword(f.Password), ct);
+        var passwordHash = f.Password is null ? null : await hashGate.RunAsync(() => Accounts.HashPassword(f.Password), ct);
         await using var connection = await db.OpenConnectionAsync(ct);
         await using var tx = await connection.BeginTransactionAsync(ct);
         if (seen is not null && !await UnchangedAsync(connection, tx, tenantId, seen, ct))

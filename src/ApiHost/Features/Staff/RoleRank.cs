@@ -27,7 +27,7 @@ public static class RoleRank
         var role = caller.GetRole();
         if (role == Roles.Owner || target.UserId == caller.GetUserId() || Of(target.Role) < Of(role))
             return null;
-        return ApiProblems.Problem(StatusCodes.Status403Forbidden, "employee.rank_forbidden", "Forbidden",
+        return ApiProblems.Forbidden("employee.rank_forbidden",
             $"A {role} cannot change or delete a user whose role is {target.Role}: only users of a lower role (the owner acts on everyone).");
     }
 
@@ -35,6 +35,6 @@ public static class RoleRank
     public static ProblemHttpResult? RefusesGranting(string callerRole, string role) =>
         role != Roles.Owner && (callerRole == Roles.Owner || Of(role) < Of(callerRole))
             ? null
-            : ApiProblems.Problem(StatusCodes.Status403Forbidden, "employee.role_forbidden", "Forbidden",
+            : ApiProblems.Forbidden("employee.role_forbidden",
                 $"A {callerRole} cannot give the role {role}: only roles below their own (the owner may appoint admins).");
 }

@@ -42,16 +42,25 @@ internal sealed class TextIndex<T>(IComparer<T> order, bool inner) where T : cla
             var at = BinarySearch(_byText, posting);
             _byText.Insert(at < 0 ? ~at : at, posting);
         }
-        foreach (var (gram, atStart) in Grams(text))
+        for (var n = 2; n <= 3 && n <= text.Length; n++)
         {
-            var lists = atStart ? _starts : _inner;
-            if (!lists.TryGetValue(gram, out var list))
-                lists[gram] = list = [];
-            if (bulk)
-                list.Add(posting);
-            else
-                list.Insert(UpperBound(list, item), posting);
+            AddTo(_starts, text.AsSpan(0, n), posting, bulk);
+            if (inner)
+                for (var i = 1; i + n <= text.Length; i++)
+                    AddTo(_inner, text.AsSpan(i, n), posting, bulk);
         }
+    }
+
+    /// <summary>A posting in a gram's list, once per text (a gram may repeat within a text).</summary>
+    private void AddTo(Dictionary<string, List<Posting>> lists, ReadOnlySpan<char> gram, Posting posting, bool bulk)
+    {
+        var byGram = lists.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (!byGram.TryGetValue(gram, out var list))
+            byGram[gram] = list = [];
+        var at = bulk ? list.Count : UpperBound(list, posting.Item);
+        if (at > 0 && ReferenceEquals(list[at - 1].Item, posting.Item) && list[at - 1].Text == posting.Text)
+            return;
+        list.Insert(at, posting);
     }
 
     public void Remove(string text, T item)
@@ -59,17 +68,25 @@ internal sealed class TextIndex<T>(IComparer<T> order, bool inner) where T : cla
         var at = BinarySearch(_byText, new Posting(text, item));
         if (at >= 0)
             _byText.RemoveAt(at);
-        foreach (var (gram, atStart) in Grams(text))
+        for (var n = 2; n <= 3 && n <= text.Length; n++)
         {
-            if (!(atStart ? _starts : _inner).TryGetValue(gram, out var list))
-                continue;
-            for (var i = LowerBound(list, item); i < list.Count && order.Compare(list[i].Item, item) == 0; i++)
-                if (ReferenceEquals(list[i].Item, item) && list[i].Text == text)
-                {
-                    list.RemoveAt(i);
-                    break;
-                }
+            RemoveFrom(_starts, text.AsSpan(0, n), text, item);
+            if (inner)
+                for (var i = 1; i + n <= text.Length; i++)
+                    RemoveFrom(_inner, text.AsSpan(i, n), text, item);
         }
+    }
+
+    private void RemoveFrom(Dictionary<string, List<Posting>> lists, ReadOnlySpan<char> gram, string text, T item)
+    {
+        if (!lists.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(gram, out var list))
+            return;
+        for (var i = LowerBound(list, item); i < list.Count && order.Compare(list[i].Item, item) == 0; i++)
+            if (ReferenceEquals(list[i].Item, item) && list[i].Text == text)
+            {
+                list.RemoveAt(i);
+                return; // a gram repeated within the text was one posting
+            }
     }
 
     /// <summary>After a bulk load: gram lists are already in item order; the text order is made here.</summary>
@@ -248,21 +265,6 @@ internal sealed class TextIndex<T>(IComparer<T> order, bool inner) where T : cla
                 high = mid;
         }
         return low;
-    }
-
-    /// <summary>The text's distinct grams: its 2- and 3-character start, and (when inner) every 2- and 3-gram from position 1.</summary>
-    private HashSet<(string Gram, bool AtStart)> Grams(string text)
-    {
-        var grams = new HashSet<(string, bool)>();
-        for (var n = 2; n <= 3; n++)
-        {
-            if (text.Length >= n)
-                grams.Add((text[..n], true));
-            if (inner)
-                for (var i = 1; i + n <= text.Length; i++)
-                    grams.Add((text.Substring(i, n), false));
-        }
-        return grams;
     }
 }
 

@@ -41,7 +41,7 @@ echo "first search (index activation): $(python3 -c "import time;print(round(tim
 # bench/run measures search a minute after start-up; 15 s of it take the JIT and the load's garbage out of the figure.
 wrk -t2 -c10 -d15s -s bench/scenarios/search.lua "$api" >/dev/null 2>&1 || true
 [ "$cold" = --cold ] || wrk -t2 -c10 -d3s -s bench/scenarios/barcode.lua "$api" >/dev/null 2>&1 || true
-for s in search barcode; do
+for s in ${SCENARIOS:-search barcode}; do
   pgs=$(pg_pids | tr '\n' ' ')
   a0=$(cpu $api_pid); p0=$(cpu $pgs); s0=$(awk '{print $1+$2+$3+$4+$5+$6+$7}' <(head -1 /proc/stat | cut -d' ' -f2-))
   out=$(wrk -t2 -c10 -d"${seconds}s" --latency -s "bench/scenarios/$s.lua" "$api" | grep '^JSON:' | cut -c6-)

@@ -55,4 +55,5 @@ api=(int(sys.argv[3])-int(sys.argv[2]))/hz; pg=(int(sys.argv[5])-int(sys.argv[4]
 print(f\"{sys.argv[7]:8s} rps {d['rps']:8.0f}  p50 {d['p50Ms']:.2f} ms  p99 {d['p99Ms']:.2f} ms  errors {d['non2xx']+d['socketErrors']}  API CPU {api*1e6/max(n,1):6.0f} us/req  PostgreSQL CPU {pg*1e6/max(n,1):6.0f} us/req (approx.: backends that ended are not counted)\")
 " "$out" "$a0" "$a1" "$p0" "$p1" "$hz" "$s"
 done
+echo "API memory: $(awk '/VmHWM|VmRSS/ {printf "%s %d MB  ", $1, $2/1024}' /proc/$api_pid/status)"
 grep -iE "error|exception" "$work/api.log" | head -5 || true

@@ -57,12 +57,18 @@ public static class Barcodes
         _ => "code128",
     };
 
-    /// <summary>The directory shard (0..shards-1) a barcode belongs to: stable across processes.</summary>
+    /// <summary>
+    /// The directory shard (0..shards-1) a barcode belongs to: the first byte of the SHA-256 of its
+    /// UTF-8 bytes, modulo shards. Stable across processes, and the same rule in SQL
+    /// (<c>get_byte(sha256(convert_to(barcode, 'UTF8')), 0) % shards</c>), so a shard can load its
+    /// barcodes in one query. Every silo must use the same rule: changing it needs a full restart.
+    /// </summary>
     public static int Shard(string code, int shards)
     {
-        uint hash = 2166136261;
-        foreach (var c in code)
-            hash = (hash ^ c) * 16777619;
-        return (int)(hash % (uint)shards);
+        var length = System.Text.Encoding.UTF8.GetMaxByteCount(code.Length);
+        Span<byte> utf8 = length <= 256 ? stackalloc byte[length] : new byte[length];
+        Span<byte> hash = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(utf8[..System.Text.Encoding.UTF8.GetBytes(code, utf8)], hash);
+        return hash[0] % shards;
     }
 }

@@ -31,9 +31,11 @@ public interface IProductGrain : IGrainWithGuidCompoundKey
 public readonly record struct BarcodeTarget([property: Id(0)] Guid ProductId, [property: Id(1)] Guid VariantId);
 
 /// <summary>
-/// A tenant's barcode → variant map, split in <see cref="Shards"/> grains (key "{tenant}/{shard}")
-/// so that unknown barcodes cost a bounded set of activations instead of one each.
-/// Product grains tell it about every barcode they add or remove before answering the write.
+/// A tenant's barcode → scan answer map, split in <see cref="Shards"/> grains (key "{tenant}/{shard}"),
+/// each holding the scan answers of its barcodes, loaded in bulk on activation, so that a scan is
+/// one call to a shard and a first scan activates no product grain. Product grains send their
+/// variants' new answers (and the barcodes they released) after committing a change and before
+/// answering, so the next scan from any silo sees it.
 /// </summary>
 public interface IBarcodeDirectoryGrain : IGrainWithStringKey
 {
@@ -41,9 +43,16 @@ public interface IBarcodeDirectoryGrain : IGrainWithStringKey
 
     public static string Key(Guid tenantId, string barcode) => $"{tenantId:N}/{Barcodes.Shard(barcode, Shards)}";
 
+    /// <summary>What a till gets for the scan: the live variant holding the barcode, with its product; null when none.</summary>
+    [Orleans.Concurrency.ReadOnly]
+    Task<ScannedVariant?> ScanAsync(string barcode);
+
+    [Orleans.Concurrency.ReadOnly]
     Task<BarcodeTarget?> ResolveAsync(string barcode);
 
-    Task MapAsync(IReadOnlyList<string> barcodes, BarcodeTarget target);
+    /// <summary>The variants' current answers, for those of their barcodes that belong to this shard.</summary>
+    Task MapAsync(IReadOnlyList<ScannedVariant> variants);
 
-    Task UnmapAsync(IReadOnlyList<string> barcodes);
+    /// <summary>Barcodes the product released (moved, deleted): forgotten unless another product holds them now.</summary>
+    Task UnmapAsync(IReadOnlyList<string> barcodes, Guid productId);
 }

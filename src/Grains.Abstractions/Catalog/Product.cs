@@ -33,4 +33,12 @@ public sealed record ScannedVariant(
     [property: Id(1)] Guid ProductId,
     [property: Id(2)] string ProductName,
     [property: Id(3)] Guid? CategoryId,
-    [property: Id(4)] bool ProductActive);
+    [property: Id(4)] bool ProductActive)
+{
+    public static ScannedVariant Of(Product product, Variant variant) => new(variant, product.Id, product.Name, product.CategoryId, product.Active);
+
+    /// <summary>Whether a scan would answer the same (records compare lists by reference).</summary>
+    public bool SameAs(ScannedVariant other) =>
+        Variant with { Barcodes = other.Variant.Barcodes } == other.Variant && Variant.Barcodes.SequenceEqual(other.Variant.Barcodes, StringComparer.Ordinal)
+        && ProductId == other.ProductId && ProductName == other.ProductName && CategoryId == other.CategoryId && ProductActive == other.ProductActive;
+}

@@ -1,41 +1,59 @@
 using JowiShop.Grains.Abstractions.Catalog;
+using JowiShop.Grains.Persistence;
 using Npgsql;
 using Orleans.Concurrency;
 
 namespace JowiShop.Grains.Catalog;
 
 /// <summary>
-/// One shard of a tenant's barcode → variant map. Known barcodes stay mapped while the shard is
-/// active; unknown ones are remembered in a bounded set so repeated bad scans cost no query and
-/// no activation. Product grains call Map/Unmap after committing a barcode change and before
-/// answering, so the next scan from any silo resolves to the new variant.
+/// One shard of a tenant's barcode → scan answer map. On activation it loads the answers of all
+/// its live barcodes in one query (about 300 bytes each: the variant, its barcodes and its
+/// product's name), so a scan is answered from here without activating the product grain.
+/// Product grains send each variant's new answer after committing a change and before answering
+/// the write, so the next scan from any silo sees it. A barcode not held is looked up once more in
+/// PostgreSQL (rows written past the product grains, e.g. a bulk import while running) and then
+/// remembered as unknown in a bounded set, so repeated bad scans cost no query.
 /// </summary>
 [Reentrant]
 public sealed class BarcodeDirectoryGrain(NpgsqlDataSource db, CatalogCacheCounters counters) : Grain, IBarcodeDirectoryGrain
 {
     private const int MaxUnknown = 4096;
 
-    private readonly Dictionary<string, BarcodeTarget> _known = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ScannedVariant> _known = new(StringComparer.Ordinal);
     private readonly HashSet<string> _unknown = new(StringComparer.Ordinal);
     private readonly Queue<string> _unknownOrder = new();
     // Bumped by every Map/Unmap: a lookup that raced a write does not cache its (older) answer.
     private long _epoch;
     private Guid _tenantId;
+    private int _shard;
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _tenantId = Guid.ParseExact(this.GetPrimaryKeyString().Split('/')[0], "N");
-        return Task.CompletedTask;
+        var key = this.GetPrimaryKeyString().Split('/');
+        _tenantId = Guid.ParseExact(key[0], "N");
+        _shard = int.Parse(key[1]);
+        try
+        {
+            await using var cmd = db.CreateCommand(ShardSql);
+            Sql.Add(cmd.Parameters, _tenantId, IBarcodeDirectoryGrain.Shards, _shard);
+            await using var reader = await cmd.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+                Hold(Read(reader));
+        }
+        catch (NpgsqlException e)
+        {
+            throw DatabaseFailures.Translate(e); // activation failures bypass the call filter
+        }
     }
 
-    public async Task<BarcodeTarget?> ResolveAsync(string barcode)
+    public async Task<ScannedVariant?> ScanAsync(string barcode)
     {
         while (true)
         {
-            if (_known.TryGetValue(barcode, out var target))
+            if (_known.TryGetValue(barcode, out var scanned))
             {
                 counters.Hit();
-                return target;
+                return scanned;
             }
             if (_unknown.Contains(barcode))
             {
@@ -47,32 +65,44 @@ public sealed class BarcodeDirectoryGrain(NpgsqlDataSource db, CatalogCacheCount
             var epoch = _epoch;
             var found = await LookupAsync(barcode);
             if (epoch != _epoch)
-                continue; // a write landed meanwhile: ask again rather than cache a stale answer
-            if (found is { } hit)
-                _known[barcode] = hit;
+                continue; // a write landed meanwhile: ask again rather than keep a stale answer
+            if (found is not null)
+                Hold(found);
             else
                 RememberUnknown(barcode);
             return found;
         }
     }
 
-    public Task MapAsync(IReadOnlyList<string> barcodes, BarcodeTarget target)
+    public async Task<BarcodeTarget?> ResolveAsync(string barcode) =>
+        await ScanAsync(barcode) is { } scanned ? new BarcodeTarget(scanned.ProductId, scanned.Variant.Id) : null;
+
+    public Task MapAsync(IReadOnlyList<ScannedVariant> variants)
     {
         _epoch++;
-        foreach (var barcode in barcodes)
-        {
-            _known[barcode] = target;
-            _unknown.Remove(barcode);
-        }
+        foreach (var scanned in variants)
+            Hold(scanned);
         return Task.CompletedTask;
     }
 
-    public Task UnmapAsync(IReadOnlyList<string> barcodes)
+    public Task UnmapAsync(IReadOnlyList<string> barcodes, Guid productId)
     {
         _epoch++;
         foreach (var barcode in barcodes)
-            _known.Remove(barcode);
+            // Another product may have taken the barcode (and told us) before this release arrived.
+            if (_known.TryGetValue(barcode, out var held) && held.ProductId == productId)
+                _known.Remove(barcode);
         return Task.CompletedTask;
+    }
+
+    private void Hold(ScannedVariant scanned)
+    {
+        foreach (var barcode in scanned.Variant.Barcodes)
+            if (Barcodes.Shard(barcode, IBarcodeDirectoryGrain.Shards) == _shard)
+            {
+                _known[barcode] = scanned;
+                _unknown.Remove(barcode);
+            }
     }
 
     private void RememberUnknown(string barcode)
@@ -87,21 +117,48 @@ public sealed class BarcodeDirectoryGrain(NpgsqlDataSource db, CatalogCacheCount
         }
     }
 
-    // A (tenant_id, barcode) index of live barcodes, then the variant by primary key.
-    internal const string LookupSql =
+    // The live variants (with their product) holding a barcode of this shard, each with all its
+    // live barcodes in the product grain's order. The shard rule is Barcodes.Shard's, in SQL.
+    private const string VariantColumns =
         """
-        SELECT v.product_id, b.variant_id
-        FROM variant_barcodes b
-        JOIN product_variants v ON v.id = b.variant_id AND v.deleted_at IS NULL
-        WHERE b.tenant_id = $1 AND b.barcode = $2 AND b.deleted_at IS NULL
+        SELECT v.id, v.product_id, v.name, v.sku, v.price, v.cost, v.unit, v.active, v.updated_at, p.name, p.category_id, p.active,
+               array_agg(b.barcode ORDER BY b.created_at, b.barcode)
+        FROM product_variants v
+        JOIN products p ON p.tenant_id = v.tenant_id AND p.id = v.product_id AND p.deleted_at IS NULL
+        JOIN variant_barcodes b ON b.tenant_id = v.tenant_id AND b.variant_id = v.id AND b.deleted_at IS NULL
         """;
 
-    private async Task<BarcodeTarget?> LookupAsync(string barcode)
+    internal const string ShardSql = VariantColumns +
+        """
+
+        WHERE v.tenant_id = $1 AND v.deleted_at IS NULL AND v.id IN (
+            SELECT variant_id FROM variant_barcodes
+            WHERE tenant_id = $1 AND deleted_at IS NULL AND get_byte(sha256(convert_to(barcode, 'UTF8')), 0) % $2 = $3)
+        GROUP BY v.id, p.id
+        """;
+
+    internal const string LookupSql = VariantColumns +
+        """
+
+        WHERE v.tenant_id = $1 AND v.deleted_at IS NULL AND v.id = (
+            SELECT variant_id FROM variant_barcodes WHERE tenant_id = $1 AND barcode = $2 AND deleted_at IS NULL)
+        GROUP BY v.id, p.id
+        """;
+
+    private async Task<ScannedVariant?> LookupAsync(string barcode)
     {
         await using var cmd = db.CreateCommand(LookupSql);
-        cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = _tenantId });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = barcode });
+        Sql.Add(cmd.Parameters, _tenantId, barcode);
         await using var reader = await cmd.ExecuteReaderAsync();
-        return await reader.ReadAsync() ? new BarcodeTarget(reader.GetGuid(0), reader.GetGuid(1)) : null;
+        return await reader.ReadAsync() ? Read(reader) : null;
+    }
+
+    private static ScannedVariant Read(NpgsqlDataReader reader)
+    {
+        var productId = reader.GetGuid(1);
+        var variant = new Variant(reader.GetGuid(0), productId, reader.GetString(2), reader.GetString(3), reader.GetFieldValue<string[]>(12),
+            reader.GetDecimal(4), reader.IsDBNull(5) ? null : reader.GetDecimal(5), VariantUnits.FromSql(reader.GetString(6)),
+            reader.GetBoolean(7), reader.GetFieldValue<DateTimeOffset>(8));
+        return new ScannedVariant(variant, productId, reader.GetString(9), reader.IsDBNull(10) ? null : reader.GetGuid(10), reader.GetBoolean(11));
     }
 }

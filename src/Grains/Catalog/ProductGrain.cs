@@ -8,8 +8,8 @@ namespace JowiShop.Grains.Catalog;
 
 /// <summary>
 /// A product and its variants and barcodes, loaded from PostgreSQL on activation and the only
-/// writer of those rows afterwards: each write commits first, then updates memory and the
-/// barcode directory, then answers. Reads and scans answer from memory.
+/// writer of those rows afterwards: each write commits first, then updates memory, the barcode
+/// directory (which answers scans) and the search index, then answers. Reads answer from memory.
 /// </summary>
 public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters counters) : Grain, IProductGrain
 {
@@ -50,7 +50,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         var variant = _product?.Variants.FirstOrDefault(v => v.Id == variantId);
         return Task.FromResult(variant is null
             ? null
-            : new ScannedVariant(variant, _product!.Id, _product.Name, _product.CategoryId, _product.Active));
+            : ScannedVariant.Of(_product!, variant));
     }
 
     public async Task<CatalogWrite> CreateAsync(ProductDraft draft)
@@ -80,8 +80,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
 
         _product = new Product(_productId, draft.Name, draft.Description, draft.CategoryId, draft.Active,
             draft.Variants.Select(v => ToVariant(v, now)).ToArray(), now, now);
-        foreach (var variant in draft.Variants)
-            await MapAsync(variant.Barcodes, variant.Id);
+        await DirectoryAsync(null);
         await IndexAsync(null);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
@@ -115,6 +114,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             return conflict;
         var before = _product;
         _product = updated;
+        await DirectoryAsync(before);
         await IndexAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
@@ -141,7 +141,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         });
         var before = _product;
         _product = null;
-        await UnmapAsync(before.Variants.SelectMany(v => v.Barcodes).ToArray());
+        await DirectoryAsync(before);
         await IndexAsync(before);
         LeaveIfGone();
         return new CatalogWrite(CatalogOutcome.Ok);
@@ -167,7 +167,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             return conflict;
         var before = _product;
         _product = _product with { Variants = [.. _product.Variants, ToVariant(draft, now)], UpdatedAt = now };
-        await MapAsync(draft.Barcodes, draft.Id);
+        await DirectoryAsync(before);
         await IndexAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
@@ -218,8 +218,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
 
         var before = _product!;
         _product = before with { Variants = before.Variants.Select(v => v.Id == variantId ? updated : v).ToArray(), UpdatedAt = now };
-        await UnmapAsync(removed);
-        await MapAsync(added, variantId);
+        await DirectoryAsync(before);
         await IndexAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
@@ -247,7 +246,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         });
         var before = _product!;
         _product = before with { Variants = before.Variants.Where(v => v.Id != variantId).ToArray(), UpdatedAt = now };
-        await UnmapAsync(current.Barcodes);
+        await DirectoryAsync(before);
         await IndexAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
@@ -339,10 +338,28 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     private Variant ToVariant(VariantDraft d, DateTimeOffset now) =>
         new(d.Id, _productId, d.Name, d.Sku, d.Barcodes, d.Price, d.Cost, d.Unit, d.Active, now);
 
-    private async Task MapAsync(IReadOnlyList<string> barcodes, Guid variantId)
+    /// <summary>
+    /// Tells the barcode directory shards what scans of this product's barcodes answer now: the
+    /// variants whose answer changed (price, name, SKU, unit, active, barcodes, or any product
+    /// field) and the barcodes it no longer holds, each shard only its own.
+    /// </summary>
+    private async Task DirectoryAsync(Product? before)
     {
-        foreach (var shard in barcodes.GroupBy(b => IBarcodeDirectoryGrain.Key(_tenantId, b)))
-            await GrainFactory.Reference<IBarcodeDirectoryGrain>(shard.Key).MapAsync(shard.ToArray(), new BarcodeTarget(_productId, variantId));
+        var was = before?.Variants.ToDictionary(v => v.Id, v => ScannedVariant.Of(before, v)) ?? [];
+        var changed = _product?.Variants.Select(v => ScannedVariant.Of(_product, v))
+            .Where(s => !was.TryGetValue(s.Variant.Id, out var old) || !old.SameAs(s)).ToArray() ?? [];
+        var released = (before?.Variants.SelectMany(v => v.Barcodes) ?? [])
+            .Except(_product?.Variants.SelectMany(v => v.Barcodes) ?? [], StringComparer.Ordinal).ToArray();
+        string Shard(string barcode) => IBarcodeDirectoryGrain.Key(_tenantId, barcode);
+        var shards = changed.SelectMany(s => s.Variant.Barcodes).Concat(released).Select(Shard).Distinct();
+        await Task.WhenAll(shards.Select(async key =>
+        {
+            var shard = GrainFactory.Reference<IBarcodeDirectoryGrain>(key);
+            if (released.Where(b => Shard(b) == key).ToArray() is { Length: > 0 } gone)
+                await shard.UnmapAsync(gone, _productId);
+            if (changed.Where(s => s.Variant.Barcodes.Any(b => Shard(b) == key)).ToArray() is { Length: > 0 } answers)
+                await shard.MapAsync(answers);
+        }));
     }
 
     /// <summary>Tells the tenant's search index when what search matches (name, active, SKUs, barcodes) changed.</summary>
@@ -360,11 +377,6 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             await index.PutProductAsync(entry);
     }
 
-    private async Task UnmapAsync(IReadOnlyList<string> barcodes)
-    {
-        foreach (var shard in barcodes.GroupBy(b => IBarcodeDirectoryGrain.Key(_tenantId, b)))
-            await GrainFactory.Reference<IBarcodeDirectoryGrain>(shard.Key).UnmapAsync(shard.ToArray());
-    }
 
     private async Task<Product?> LoadAsync(CancellationToken ct)
     {

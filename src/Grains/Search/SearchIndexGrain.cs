@@ -10,9 +10,10 @@ namespace JowiShop.Grains.Search;
 /// A tenant's search index in memory: every live product's name (as a search key), SKUs and
 /// barcodes, every live customer's name, phone and email, every live store's name; loaded from
 /// PostgreSQL on activation and kept current by the grains that own those rows, which put an
-/// entry after each committed change and before answering. For products, sorted lists give exact
-/// and prefix matches by binary search, and other name matches are found walking the names in
-/// order, stopping once the page is full; customers and stores are walked in name order.
+/// entry after each committed change and before answering. Each field is a <see cref="TextIndex{T}"/>
+/// in page order (name, then id), and a search fills its page tier by tier (exact, prefix,
+/// substring) from them, each tier touching about a page of entries rather than all its matches:
+/// the cost of a search does not grow with the catalog (docs/search.md).
 /// </summary>
 [Reentrant]
 public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexGrain
@@ -21,21 +22,13 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
 
     private sealed record NamedEntry<T>(T Hit, Guid Id, string Name, string Key);
 
-    private readonly record struct Value(string Text, Entry Entry);
-
     private static readonly Comparer<Entry> ByName = Comparer<Entry>.Create((a, b) =>
         string.CompareOrdinal(a.Name, b.Name) is var c and not 0 ? c : a.Id.CompareTo(b.Id));
-    private static readonly Comparer<Entry> ByKey = Comparer<Entry>.Create((a, b) =>
-        string.CompareOrdinal(a.Key, b.Key) is var c and not 0 ? c : a.Id.CompareTo(b.Id));
-    private static readonly Comparer<Value> ByText = Comparer<Value>.Create((a, b) =>
-        string.CompareOrdinal(a.Text, b.Text) is var c and not 0 ? c : a.Entry.Id.CompareTo(b.Entry.Id));
 
     private readonly Dictionary<Guid, Entry> _byId = [];
-    private readonly List<Entry> _byName = [];
-    private readonly List<Entry> _byKey = [];
-    private readonly List<Value> _skus = []; // lower-cased
-    private readonly List<Value> _barcodes = [];
-    private readonly Trigrams<Entry> _nameGrams = new(ByName);
+    private readonly TextIndex<Entry> _names = new(ByName, inner: true);
+    private readonly TextIndex<Entry> _skus = new(ByName, inner: false); // lower-cased
+    private readonly TextIndex<Entry> _barcodes = new(ByName, inner: false);
     private readonly CustomerNames _customers = new();
     private readonly SortedNames<StoreHit> _stores = new();
 
@@ -93,59 +86,38 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
         _customers.Sort();
         _stores.Sort();
 
-        foreach (var (id, p) in products)
+        // In page order, so that every gram list is built in order (no sorting of lists).
+        var entries = products.Select(p => ToEntry(new CatalogSearchEntry(p.Key, p.Value.Name, p.Value.Active, p.Value.Skus, p.Value.Barcodes)))
+            .OrderBy(e => e, ByName).ToArray();
+        foreach (var entry in entries)
         {
-            var entry = ToEntry(new CatalogSearchEntry(id, p.Name, p.Active, p.Skus, p.Barcodes));
-            _byId[id] = entry;
-            _byName.Add(entry);
-            _byKey.Add(entry);
-            _nameGrams.Add(entry.Key, entry, inOrder: false);
-            _skus.AddRange(entry.Skus.Select(s => new Value(s, entry)));
-            _barcodes.AddRange(entry.Barcodes.Select(b => new Value(b, entry)));
+            _byId[entry.Id] = entry;
+            Index(entry, bulk: true);
         }
-        _byName.Sort(ByName);
-        _byKey.Sort(ByKey);
-        _nameGrams.Sort();
-        _skus.Sort(ByText);
-        _barcodes.Sort(ByText);
+        _names.Sort();
+        _skus.Sort();
+        _barcodes.Sort();
     }
 
-    public Task<SearchResults> SearchAsync(string query, int limit)
-    {
-        var storeKey = SearchKey.Of(query.Trim());
-        return Task.FromResult(new SearchResults(
-            SearchProducts(query, limit),
-            _customers.Search(query, limit),
-            _stores.Search(limit, e => !e.Key.Contains(storeKey, StringComparison.Ordinal) ? -1
-                : e.Key == storeKey ? 0 : e.Key.StartsWith(storeKey, StringComparison.Ordinal) ? 1 : 2)));
-    }
+    public Task<SearchResults> SearchAsync(string query, int limit) =>
+        Task.FromResult(new SearchResults(SearchProducts(query, limit), _customers.Search(query, limit), _stores.Search(query, limit)));
 
-    private IReadOnlyList<ProductHit> SearchProducts(string query, int limit)
+    private ProductHit[] SearchProducts(string query, int limit)
     {
         var literal = query.Trim();
         var key = SearchKey.Of(literal);
-        var best = new Dictionary<Guid, (int Rank, string MatchedBy, Entry Entry)>();
-        void Offer(List<(Entry Entry, int Rank)> top, string matchedBy)
-        {
-            foreach (var (entry, rank) in top)
-                if (!best.TryGetValue(entry.Id, out var held) || rank < held.Rank)
-                    best[entry.Id] = (rank, matchedBy, entry);
-        }
-
-        // Names: exact (0) and prefix (1) by binary search; other substrings (3) in name order,
-        // only as many as the page still needs.
-        var prefixed = Top(Range(_byKey, key, e => e.Key).Select(e => (e, e.Key.Length == key.Length ? 0 : 1)), limit, ByName);
-        Offer(prefixed, "name");
-        if (prefixed.Count < limit)
-            Offer((_nameGrams.Candidates(key) ?? _byName)
-                .Where(e => e.Key.Contains(key, StringComparison.Ordinal) && !e.Key.StartsWith(key, StringComparison.Ordinal))
-                .Take(limit - prefixed.Count).Select(e => (e, 3)).ToList(), "name");
-        Offer(Top(BestPerProduct(Range(_skus, key, v => v.Text).Select(v => (v.Entry, v.Text.Length == key.Length ? 0 : 2))), limit, ByName), "sku");
-        Offer(Top(BestPerProduct(Range(_barcodes, literal, v => v.Text).Select(v => (v.Entry, v.Text.Length == literal.Length ? 0 : 2))), limit, ByName), "barcode");
-
-        return best.Values
-            .OrderBy(h => h.Rank).ThenBy(h => h.Entry.Name, StringComparer.Ordinal).ThenBy(h => h.Entry.Id).Take(limit)
-            .Select(h => new ProductHit(h.Entry.Id, h.Entry.Name, h.Entry.Active, h.MatchedBy)).ToArray();
+        var page = new RankedPage<Entry>(ByName, limit);
+        // Names: exact (0), prefix (1), other substrings (3, only when the prefixes leave room);
+        // SKUs (any case) and barcodes (as typed): exact (0), prefix (2). Offered in this order:
+        // at equal ranks the first names how the product matched.
+        _names.Exact(key, page, 0, "name");
+        if (_names.Prefixed(key, page, 1, "name") < limit)
+            _names.Inner(key, page, 3, "name");
+        _skus.Exact(key, page, 0, "sku");
+        _skus.Prefixed(key, page, 2, "sku");
+        _barcodes.Exact(literal, page, 0, "barcode");
+        _barcodes.Prefixed(literal, page, 2, "barcode");
+        return page.Best().Select(h => new ProductHit(h.Item.Id, h.Item.Name, h.Item.Active, h.Tag!)).ToArray();
     }
 
     public Task PutCustomerAsync(CustomerHit customer)
@@ -177,13 +149,7 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
         Remove(product.ProductId);
         var entry = ToEntry(product);
         _byId[entry.Id] = entry;
-        Insert(_byName, entry, ByName);
-        Insert(_byKey, entry, ByKey);
-        _nameGrams.Add(entry.Key, entry);
-        foreach (var sku in entry.Skus)
-            Insert(_skus, new Value(sku, entry), ByText);
-        foreach (var barcode in entry.Barcodes)
-            Insert(_barcodes, new Value(barcode, entry), ByText);
+        Index(entry, bulk: false);
         return Task.CompletedTask;
     }
 
@@ -193,67 +159,28 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
         return Task.CompletedTask;
     }
 
+    private void Index(Entry entry, bool bulk)
+    {
+        _names.Add(entry.Key, entry, bulk);
+        foreach (var sku in entry.Skus)
+            _skus.Add(sku, entry, bulk);
+        foreach (var barcode in entry.Barcodes)
+            _barcodes.Add(barcode, entry, bulk);
+    }
+
     private void Remove(Guid productId)
     {
         if (!_byId.Remove(productId, out var entry))
             return;
-        Delete(_byName, entry, ByName);
-        Delete(_byKey, entry, ByKey);
-        _nameGrams.Remove(entry.Key, entry);
+        _names.Remove(entry.Key, entry);
         foreach (var sku in entry.Skus)
-            Delete(_skus, new Value(sku, entry), ByText);
+            _skus.Remove(sku, entry);
         foreach (var barcode in entry.Barcodes)
-            Delete(_barcodes, new Value(barcode, entry), ByText);
+            _barcodes.Remove(barcode, entry);
     }
 
     private static Entry ToEntry(CatalogSearchEntry p) => new(p.ProductId, p.Name, SearchKey.Of(p.Name), p.Active,
-        p.Skus.Select(s => s.ToLowerInvariant()).ToArray(), p.Barcodes.ToArray());
-
-    /// <summary>
-    /// The first <paramref name="limit"/> matches by (rank, then <paramref name="order"/>), kept in
-    /// a bounded sorted list as the matches stream by (a common prefix matches thousands of names;
-    /// only a page of them is wanted). Each entry should appear once: see <see cref="BestPerProduct"/>.
-    /// </summary>
-    private static List<(T Entry, int Rank)> Top<T>(IEnumerable<(T Entry, int Rank)> matches, int limit, IComparer<T> order)
-    {
-        var byRank = Comparer<(T Entry, int Rank)>.Create((a, b) => a.Rank != b.Rank ? a.Rank.CompareTo(b.Rank) : order.Compare(a.Entry, b.Entry));
-        var top = new List<(T Entry, int Rank)>(limit + 1);
-        foreach (var match in matches)
-        {
-            if (top.Count == limit && byRank.Compare(match, top[^1]) >= 0)
-                continue;
-            Insert(top, match, byRank);
-            if (top.Count > limit)
-                top.RemoveAt(limit);
-        }
-        return top;
-    }
-
-    /// <summary>Each product once, at its best rank (several of its SKUs or barcodes may match).</summary>
-    private static IEnumerable<(Entry Entry, int Rank)> BestPerProduct(IEnumerable<(Entry Entry, int Rank)> matches)
-    {
-        var byProduct = new Dictionary<Guid, (Entry Entry, int Rank)>();
-        foreach (var match in matches)
-            if (!byProduct.TryGetValue(match.Entry.Id, out var held) || match.Rank < held.Rank)
-                byProduct[match.Entry.Id] = match;
-        return byProduct.Values;
-    }
-
-    /// <summary>The items of a list sorted by text whose text starts with the prefix.</summary>
-    private static IEnumerable<T> Range<T>(List<T> sorted, string prefix, Func<T, string> text)
-    {
-        int low = 0, high = sorted.Count;
-        while (low < high)
-        {
-            var mid = (low + high) / 2;
-            if (string.CompareOrdinal(text(sorted[mid]), prefix) < 0)
-                low = mid + 1;
-            else
-                high = mid;
-        }
-        for (var i = low; i < sorted.Count && text(sorted[i]).StartsWith(prefix, StringComparison.Ordinal); i++)
-            yield return sorted[i];
-    }
+        p.Skus.Select(s => s.ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToArray(), p.Barcodes.Distinct(StringComparer.Ordinal).ToArray());
 
     private static void Insert<T>(List<T> sorted, T item, IComparer<T> order)
     {
@@ -269,106 +196,78 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
     }
 
     /// <summary>
-    /// Customers in name order, with their search keys sorted (exact and prefix matches by binary
-    /// search), trigram lists of names and phones (other substring matches, walked in name order
-    /// and stopped once the page is full), emails sorted (prefix ranges) and phones by value. A
-    /// query under 3 characters ranks every customer.
+    /// Customers by name key (exact, prefix, substring), email (exact, prefix) and phone (exact
+    /// by value, digits anywhere), each a <see cref="TextIndex{T}"/> in name order.
     /// </summary>
     private sealed class CustomerNames : SortedNames<CustomerHit>
     {
-        private static readonly Comparer<NamedEntry<CustomerHit>> ByKey = Comparer<NamedEntry<CustomerHit>>.Create((a, b) =>
-            string.CompareOrdinal(a.Key, b.Key) is var c and not 0 ? c : Order.Compare(a, b));
-        private static readonly Comparer<(string Email, NamedEntry<CustomerHit> Entry)> ByEmail =
-            Comparer<(string Email, NamedEntry<CustomerHit> Entry)>.Create((a, b) =>
-                string.CompareOrdinal(a.Email, b.Email) is var c and not 0 ? c : Order.Compare(a.Entry, b.Entry));
-
-        private readonly List<NamedEntry<CustomerHit>> _byKey = [];
-        private readonly Trigrams<NamedEntry<CustomerHit>> _nameGrams = new(Order);
-        private readonly Trigrams<NamedEntry<CustomerHit>> _phoneGrams = new(Order);
-        private readonly List<(string Email, NamedEntry<CustomerHit> Entry)> _emails = [];
+        private readonly TextIndex<NamedEntry<CustomerHit>> _emails = new(Order, inner: false);
+        private readonly TextIndex<NamedEntry<CustomerHit>> _phones = new(Order, inner: true);
         private readonly Dictionary<string, NamedEntry<CustomerHit>> _byPhone = new(StringComparer.Ordinal);
 
         protected override void Indexed(NamedEntry<CustomerHit> entry, bool bulk)
         {
-            if (bulk)
-                _byKey.Add(entry);
-            else
-                Insert(_byKey, entry, ByKey);
-            _nameGrams.Add(entry.Key, entry, inOrder: !bulk);
             if (entry.Hit.Phone is { } phone)
             {
-                _phoneGrams.Add(phone, entry, inOrder: !bulk);
+                _phones.Add(phone, entry, bulk);
                 _byPhone[phone] = entry;
             }
             if (entry.Hit.Email is { } email)
-            {
-                if (bulk)
-                    _emails.Add((email, entry));
-                else
-                    Insert(_emails, (email, entry), ByEmail);
-            }
+                _emails.Add(email, entry, bulk);
         }
 
         protected override void Unindexed(NamedEntry<CustomerHit> entry)
         {
-            Delete(_byKey, entry, ByKey);
-            _nameGrams.Remove(entry.Key, entry);
             if (entry.Hit.Phone is { } phone)
             {
-                _phoneGrams.Remove(phone, entry);
+                _phones.Remove(phone, entry);
                 if (_byPhone.GetValueOrDefault(phone) == entry)
                     _byPhone.Remove(phone);
             }
             if (entry.Hit.Email is { } email)
-                Delete(_emails, (email, entry), ByEmail);
+                _emails.Remove(email, entry);
         }
 
-        public override void Sort()
+        protected override void Sorted()
         {
-            base.Sort();
-            _byKey.Sort(ByKey);
-            _nameGrams.Sort();
-            _phoneGrams.Sort();
-            _emails.Sort(ByEmail);
+            _emails.Sort();
+            _phones.Sort();
         }
 
         /// <summary>
-        /// The rule of <see cref="CustomerMatch"/>, by tiers: each tier keeps its first
-        /// <paramref name="limit"/> by (rank, name); a customer's rank is its best tier's.
+        /// The rule of <see cref="CustomerMatch"/>, by tiers: exact name, email or phone (0), name
+        /// prefix (1), then name substring, email prefix or phone digits (2); ties by name.
         /// </summary>
-        public IReadOnlyList<CustomerHit> Search(string query, int limit)
+        public override IReadOnlyList<CustomerHit> Search(string query, int limit)
         {
             var key = SearchKey.Of(query.Trim());
-            if (_nameGrams.Candidates(key) is not { } byName)
+            if (key.Length < 2)
             {
                 var match = new CustomerMatch(query);
                 return Search(limit, e => match.Rank(e.Key, e.Hit.Email, e.Hit.Phone));
             }
+            var page = new RankedPage<NamedEntry<CustomerHit>>(Order, limit);
+            Names.Exact(key, page, 0);
+            _emails.Exact(key, page, 0);
             var digits = SearchKey.PhoneDigits(query);
-            var best = new Dictionary<NamedEntry<CustomerHit>, int>();
-            void Offer(IEnumerable<(NamedEntry<CustomerHit> Entry, int Rank)> tier)
-            {
-                foreach (var (entry, rank) in Top(tier, limit, Order))
-                    if (!best.TryGetValue(entry, out var held) || rank < held)
-                        best[entry] = rank;
-            }
-
-            Offer(Range(_byKey, key, e => e.Key).Select(e => (e, e.Key.Length == key.Length ? 0 : 1)));
-            Offer(Range(_emails, key, e => e.Email).Select(e => (e.Entry, e.Email.Length == key.Length ? 0 : 2)));
-            Offer(byName.Where(e => e.Key.Contains(key, StringComparison.Ordinal) && !e.Key.StartsWith(key, StringComparison.Ordinal))
-                .Take(limit).Select(e => (e, 2)));
+            if (digits is not null && _byPhone.TryGetValue("+" + digits, out var exact))
+                page.Offer(exact, 0, null);
+            Names.Prefixed(key, page, 1);
+            Names.Inner(key, page, 2);
+            _emails.Prefixed(key, page, 2);
             if (digits is not null)
             {
-                if (_byPhone.TryGetValue("+" + digits, out var exact))
-                    Offer([(exact, 0)]);
-                Offer((_phoneGrams.Candidates(digits) ?? []).Where(e => e.Hit.Phone!.Contains(digits, StringComparison.Ordinal))
-                    .Take(limit).Select(e => (e, 2)));
+                _phones.Prefixed(digits, page, 2);
+                _phones.Inner(digits, page, 2);
             }
-            return best.OrderBy(b => b.Value).ThenBy(b => b.Key, Order).Take(limit).Select(b => b.Key.Hit).ToArray();
+            return page.Best().Select(h => h.Item.Hit).ToArray();
         }
     }
 
-    /// <summary>Named entries (customers, stores) in name order, with their search keys.</summary>
+    /// <summary>
+    /// Named entries (customers, stores) in name order, with their search keys in a
+    /// <see cref="TextIndex{T}"/>: exact (0), prefix (1), substring (2), ties by name.
+    /// </summary>
     private class SortedNames<T>
     {
         protected static readonly Comparer<NamedEntry<T>> Order = Comparer<NamedEntry<T>>.Create((a, b) =>
@@ -376,16 +275,27 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
 
         private readonly List<NamedEntry<T>> _byName = [];
         private readonly Dictionary<Guid, NamedEntry<T>> _byId = [];
+        protected readonly TextIndex<NamedEntry<T>> Names = new(Order, inner: true);
 
         public void Load(Guid id, string name, T hit)
         {
             var entry = new NamedEntry<T>(hit, id, name, SearchKey.Of(name));
             _byName.Add(entry);
             _byId[id] = entry;
-            Indexed(entry, bulk: true);
         }
 
-        public virtual void Sort() => _byName.Sort(Order);
+        /// <summary>After the loads: sorts, then indexes every entry in name order (gram lists built in order).</summary>
+        public void Sort()
+        {
+            _byName.Sort(Order);
+            foreach (var entry in _byName)
+            {
+                Names.Add(entry.Key, entry, bulk: true);
+                Indexed(entry, bulk: true);
+            }
+            Names.Sort();
+            Sorted();
+        }
 
         public void Put(Guid id, string name, T hit)
         {
@@ -393,6 +303,7 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
             var entry = new NamedEntry<T>(hit, id, name, SearchKey.Of(name));
             _byId[id] = entry;
             Insert(_byName, entry, Order);
+            Names.Add(entry.Key, entry);
             Indexed(entry, bulk: false);
         }
 
@@ -401,6 +312,7 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
             if (!_byId.Remove(id, out var entry))
                 return;
             Delete(_byName, entry, Order);
+            Names.Remove(entry.Key, entry);
             Unindexed(entry);
         }
 
@@ -408,8 +320,26 @@ public sealed class SearchIndexGrain(NpgsqlDataSource db) : Grain, ISearchIndexG
 
         protected virtual void Unindexed(NamedEntry<T> entry) { }
 
-        /// <summary>One pass in name order: the first <paramref name="limit"/> of each rank (0, 1, 2), then ranks in order.</summary>
-        public IReadOnlyList<T> Search(int limit, Func<NamedEntry<T>, int> rank)
+        protected virtual void Sorted() { }
+
+        public virtual IReadOnlyList<T> Search(string query, int limit)
+        {
+            var key = SearchKey.Of(query.Trim());
+            if (key.Length < 2)
+                return Search(limit, e => !e.Key.Contains(key, StringComparison.Ordinal) ? -1
+                    : e.Key == key ? 0 : e.Key.StartsWith(key, StringComparison.Ordinal) ? 1 : 2);
+            var page = new RankedPage<NamedEntry<T>>(Order, limit);
+            Names.Exact(key, page, 0);
+            Names.Prefixed(key, page, 1);
+            Names.Inner(key, page, 2);
+            return page.Best().Select(h => h.Item.Hit).ToArray();
+        }
+
+        /// <summary>
+        /// Queries under 2 characters (not sent by the API, which asks for 2): one pass in name
+        /// order, the first <paramref name="limit"/> of each rank (0, 1, 2), then ranks in order.
+        /// </summary>
+        protected IReadOnlyList<T> Search(int limit, Func<NamedEntry<T>, int> rank)
         {
             var ranks = new[] { new List<T>(), new List<T>(), new List<T>() };
             foreach (var entry in _byName)

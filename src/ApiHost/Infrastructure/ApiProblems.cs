@@ -24,6 +24,17 @@ public static class ApiProblems
     public static ProblemHttpResult Unauthorized(string code, string detail) =>
         Problem(StatusCodes.Status401Unauthorized, code, "Unauthorized", detail);
 
+    /// <summary>
+    /// A write that did not commit (or whose outcome is unknown and was rolled back): 503 with
+    /// Retry-After, so a till retries the same id, which makes the retry safe.
+    /// </summary>
+    public static ProblemHttpResult RetryLater(HttpContext http, string? detail)
+    {
+        http.Response.Headers.RetryAfter = "1";
+        return Problem(StatusCodes.Status503ServiceUnavailable, "service.unavailable", "Service unavailable",
+            detail ?? "Nothing was recorded. Retry with the same id.");
+    }
+
     public static ValidationProblem Validation(FieldErrors errors) =>
         TypedResults.ValidationProblem(errors.ToDictionary(), detail: errors.Summary, title: "Validation failed",
             extensions: new Dictionary<string, object?> { ["code"] = "validation.failed" });

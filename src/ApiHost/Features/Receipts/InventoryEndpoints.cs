@@ -279,9 +279,7 @@ public static class InventoryEndpoints
             case StockOutcome.Invalid:
                 return ApiProblems.Problem(StatusCodes.Status400BadRequest, "validation.failed", "Validation failed", result.Detail!);
             default:
-                http.Response.Headers.RetryAfter = "1";
-                return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "service.unavailable", "Service unavailable",
-                    result.Detail ?? "Nothing was recorded. Retry with the same id.");
+                return ApiProblems.RetryLater(http, result.Detail);
         }
     }
 }

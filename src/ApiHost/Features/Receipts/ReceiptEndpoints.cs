@@ -320,15 +320,8 @@ public static class ReceiptEndpoints
             SaleOutcome.RefundExceedsSale => ApiProblems.Conflict("refund.exceeds_sold", result.Detail!),
             SaleOutcome.Invalid => ApiProblems.Validation(new FieldErrors().Add("payments", result.Detail!)),
             SaleOutcome.StoreNotFound => ApiProblems.NotFound("receipt.not_found", result.Detail ?? $"Receipt {id} does not exist."),
-            _ => Unavailable(http, result.Detail),
+            _ => ApiProblems.RetryLater(http, result.Detail),
         };
-    }
-
-    private static ProblemHttpResult Unavailable(HttpContext http, string? detail)
-    {
-        http.Response.Headers.RetryAfter = "1";
-        return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "service.unavailable", "Service unavailable",
-            detail ?? "Nothing was recorded. Retry with the same id.");
     }
 
     private static FieldErrors Validate(ReceiptRequest request)

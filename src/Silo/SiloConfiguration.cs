@@ -27,7 +27,8 @@ public static class SiloConfiguration
         var postgres = PostgresConnectionString(configuration);
         silo.Services.AddJowiShopDatabase(postgres);
         silo.Services.AddSingleton(sp => new JowiShop.Grains.Sales.LedgerWriter(sp.GetRequiredService<NpgsqlDataSource>(),
-            configuration.GetValue("Ledger:Lanes", JowiShop.Grains.Sales.LedgerWriter.DefaultLanes)));
+            configuration.GetValue("Ledger:Lanes", JowiShop.Grains.Sales.LedgerWriter.DefaultLanes),
+            configuration.GetValue("Ledger:TransactionsInFlight", JowiShop.Grains.Sales.LedgerWriter.DefaultTransactionsInFlight)));
         silo.Services.AddSingleton<JowiShop.Grains.Catalog.CatalogCacheCounters>();
         silo.AddIncomingGrainCallFilter<JowiShop.Grains.Persistence.DatabaseFailureFilter>();
         silo.AddOutgoingGrainCallFilter<ReadRetryFilter>();

@@ -13,10 +13,10 @@ public static class LedgerStatements
     /// </summary>
     public static void Add(NpgsqlBatch batch, List<StoreCommit> commits)
     {
-        // One fence row per store: a store's consecutive commits here chain (see Chains).
+        // One fence row per store, first (migration 0016): a store's consecutive commits here chain (see Chains).
         var fences = commits.GroupBy(c => (c.TenantId, c.StoreId))
             .Select(g => (g.Key.TenantId, g.Key.StoreId, First: g.First().Fence, Last: g.Last().Fence)).ToArray();
-        batch.BatchCommands.Add(Sql.Command("SELECT store_commit_fences($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        batch.BatchCommands.Add(Sql.Command("SELECT advance_store_fences($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             fences.Select(f => f.TenantId).ToArray(), fences.Select(f => f.StoreId).ToArray(),
             fences.Select(f => f.First.Version).ToArray(), fences.Select(f => f.Last.Version + 1).ToArray(),
             fences.Select(f => f.First.PreviousReceiptSeq).ToArray(), fences.Select(f => f.Last.ReceiptSeq).ToArray(),

@@ -10,20 +10,39 @@ namespace JowiShop.Grains.Sales;
 /// writer puts every commit waiting at that moment, of all the stores in its lane, into one
 /// transaction with one statement per table, so PostgreSQL's cost per commit and per statement is
 /// paid once for all of them. A store's commits in one transaction share one fence row, from what
-/// the first continued from to what the last leaves, so they apply in order or not at all. A
-/// transaction the database refuses (a fenced store, a reused id, any failing statement) is rolled
-/// back whole; the writer then writes each part alone, in order, so one store's refusal stays its
-/// own, and fails the commits queued behind a failed one at once (they continue from a commit that
-/// did not happen). A lost connection leaves every part's outcome unknown, as for a store writing alone.
+/// the first continued from to what the last leaves, so they apply in order or not at all.
+/// <para>
+/// A lane keeps up to <see cref="DefaultTransactionsInFlight"/> transactions in flight: the next
+/// one is sent while the one before commits, so neither the round trip nor this process's work
+/// waits for the other's commit. The fence statement comes first and locks its stores' fence rows
+/// in store order (migration 0016), so PostgreSQL itself orders one store's chained commits: the
+/// later transaction waits for the earlier one's row and sees its outcome. Outcomes are judged in
+/// order: a transaction's failure is looked at only once the one before it is settled.
+/// </para>
+/// <para>
+/// A transaction the database refuses (a fenced store, a reused id, any failing statement) is
+/// rolled back whole; the writer then writes each part alone, in order, so one store's refusal
+/// stays its own, and fails the commits queued behind a failed one at once (they continue from a
+/// commit that did not happen). A transaction sent while another was in flight is rewritten the
+/// same way even when it held one part: its fence may have been judged before the commit it
+/// continues from landed, or against that commit's rolled-back first attempt. A deadlock or
+/// serialization failure is retried whole (ordered fences leave no deadlock path between ledger
+/// transactions; the retry covers what else may lock a row). A lost connection leaves every
+/// part's outcome unknown, as for a store writing alone.
+/// </para>
 /// </summary>
 public sealed class LedgerWriter
 {
-    /// <summary>Transactions in flight at once; a store always writes through the same lane, in order.</summary>
+    /// <summary>Lanes; a store always writes through the same lane, in order.</summary>
     public const int DefaultLanes = 1;
+    /// <summary>Transactions a lane has in flight at once.</summary>
+    public const int DefaultTransactionsInFlight = 2;
     /// <summary>Receipts (or movements) per transaction, so one transaction stays short.</summary>
     private const int MaxRows = 2048;
     /// <summary>Failed commits remembered for the ones queued behind them; more than this is a flood of failures, forgotten.</summary>
     private const int MaxFailedTokens = 10_000;
+    /// <summary>Attempts of a transaction PostgreSQL aborted as a deadlock victim or serialization failure.</summary>
+    private const int MaxAttempts = 5;
 
     private readonly NpgsqlDataSource _db;
     private readonly Lane[] _lanes;
@@ -32,20 +51,26 @@ public sealed class LedgerWriter
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, int> _laneOf = new();
     private int _storesSeen;
 
-    public LedgerWriter(NpgsqlDataSource db, int lanes = DefaultLanes)
+    public LedgerWriter(NpgsqlDataSource db, int lanes = DefaultLanes, int transactionsInFlight = DefaultTransactionsInFlight)
     {
         _db = db;
-        _lanes = Enumerable.Range(0, Math.Max(1, lanes)).Select(_ => new Lane()).ToArray();
+        _lanes = Enumerable.Range(0, Math.Max(1, lanes)).Select(_ => new Lane(Math.Max(1, transactionsInFlight))).ToArray();
     }
 
     private sealed record Part(StoreCommit Commit, TaskCompletionSource Done);
 
-    private sealed class Lane
+    /// <summary>How a transaction ended: clean if its first attempt committed, so nothing after it was judged against a state that did not last.</summary>
+    private readonly record struct Settled(bool Clean);
+
+    private sealed class Lane(int transactionsInFlight)
     {
         public readonly Queue<Part> Waiting = new();
         public bool Running;
         // Tokens of commits that failed: a commit continuing from one cannot pass its fence.
         public readonly HashSet<Guid> Failed = [];
+        public readonly SemaphoreSlim Slots = new(transactionsInFlight, transactionsInFlight);
+        // The last transaction sent: the next one's outcome is judged after it settles.
+        public Task<Settled> Last = Task.FromResult(new Settled(true));
     }
 
     /// <summary>
@@ -72,6 +97,8 @@ public sealed class LedgerWriter
     {
         while (true)
         {
+            // Wait for a free slot before taking what is waiting: commits arriving meanwhile join this transaction.
+            await lane.Slots.WaitAsync();
             var parts = new List<Part>();
             var doomed = new List<Part>();
             lock (lane)
@@ -93,14 +120,22 @@ public sealed class LedgerWriter
                 }
                 if (parts.Count == 0 && doomed.Count == 0)
                 {
+                    lane.Slots.Release();
                     lane.Running = false;
                     return;
                 }
             }
             foreach (var part in doomed)
                 part.Done.TrySetException(Fenced(part.Commit));
-            if (parts.Count > 0)
-                await WriteAsync(lane, parts);
+            if (parts.Count == 0)
+            {
+                lane.Slots.Release();
+                continue;
+            }
+            var before = lane.Last;
+            var settled = WriteAsync(lane, parts, before);
+            lane.Last = settled;
+            _ = settled.ContinueWith(_ => lane.Slots.Release(), TaskScheduler.Default);
         }
     }
 
@@ -114,16 +149,36 @@ public sealed class LedgerWriter
         || (next.Fence.PreviousToken == last.Token && next.Fence.Version == last.Version + 1
             && next.Fence.PreviousReceiptSeq == last.ReceiptSeq && next.Fence.PreviousRefundSeq == last.RefundSeq);
 
-    /// <summary>Writes the parts in one transaction; never throws: every part is answered.</summary>
-    private async Task WriteAsync(Lane lane, List<Part> parts)
+    /// <summary>
+    /// Writes the parts in one transaction and answers each of them once the transaction before
+    /// (<paramref name="before"/>) has settled; never throws.
+    /// </summary>
+    private async Task<Settled> WriteAsync(Lane lane, List<Part> parts, Task<Settled> before)
     {
+        // Overlapped: the transaction before was still in flight when this one was sent.
+        var overlapped = !before.IsCompleted;
+        Exception? error = null;
+        var attempts = 0;
         try
         {
-            await ExecuteAsync(parts.Select(p => p.Commit).ToList());
+            attempts = await ExecuteAsync(parts.Select(p => p.Commit).ToList());
         }
-        catch (PostgresException e) when (parts.Count > 1 && !DatabaseFailures.IsTransient(e))
+        catch (Exception e)
         {
-            // A statement was refused and the transaction rolled back: find whose it was.
+            error = e;
+        }
+        var previous = await before;
+        if (error is null)
+        {
+            foreach (var part in parts)
+                part.Done.TrySetResult();
+            return new Settled(attempts == 1);
+        }
+        if (error is PostgresException refused && !DatabaseFailures.IsTransient(refused)
+            && (parts.Count > 1 || (overlapped && !previous.Clean) || (overlapped && refused.SqlState == "JW001")))
+        {
+            // A statement was refused and the transaction rolled back: find whose it was, now that
+            // everything before it is settled.
             foreach (var part in parts)
             {
                 bool doomed;
@@ -132,21 +187,16 @@ public sealed class LedgerWriter
                 if (doomed)
                     part.Done.TrySetException(Fenced(part.Commit));
                 else
-                    await WriteAsync(lane, [part]);
+                    await WriteAsync(lane, [part], Task.FromResult(new Settled(true)));
             }
-            return;
+            return new Settled(false);
         }
-        catch (Exception e)
-        {
-            lock (lane)
-                foreach (var part in parts)
-                    Remember(lane, part.Commit.Fence.Token);
+        lock (lane)
             foreach (var part in parts)
-                part.Done.TrySetException(e);
-            return;
-        }
+                Remember(lane, part.Commit.Fence.Token);
         foreach (var part in parts)
-            part.Done.TrySetResult();
+            part.Done.TrySetException(error);
+        return new Settled(false);
     }
 
     /// <summary>
@@ -176,12 +226,25 @@ public sealed class LedgerWriter
     /// One transaction, one round trip (see <see cref="LedgerStatements"/>). No explicit
     /// transaction: Npgsql ends a batch with one Sync, so PostgreSQL runs all of it as one implicit
     /// transaction and commits it before answering; any failing statement rolls all of it back.
+    /// A deadlock victim or serialization failure rolled back all of it too, so it is sent again.
+    /// Returns the attempts it took.
     /// </summary>
-    private async Task ExecuteAsync(List<StoreCommit> commits)
+    private async Task<int> ExecuteAsync(List<StoreCommit> commits)
     {
-        await using var connection = await _db.OpenConnectionAsync();
-        await using var batch = new NpgsqlBatch(connection);
-        LedgerStatements.Add(batch, commits);
-        await batch.ExecuteNonQueryAsync();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = await _db.OpenConnectionAsync();
+                await using var batch = new NpgsqlBatch(connection);
+                LedgerStatements.Add(batch, commits);
+                await batch.ExecuteNonQueryAsync();
+                return attempt;
+            }
+            catch (PostgresException e) when (attempt < MaxAttempts
+                && e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
+            {
+            }
+        }
     }
 }

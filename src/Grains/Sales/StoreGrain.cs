@@ -109,11 +109,15 @@ public sealed partial class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger,
 
     private DateOnly BusinessDate(DateTimeOffset at) => DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(at, _timeZone).DateTime);
 
-    /// <summary>The committed sequences and fence version from the store row; the stock reloads lazily.</summary>
+    /// <summary>The committed sequences and fence version from the store's fence row; the stock reloads lazily.</summary>
     private async Task LoadStoreAsync(CancellationToken ct)
     {
         await using var cmd = db.CreateCommand(
-            "SELECT receipt_seq, refund_seq, commit_version, commit_token FROM stores WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL");
+            """
+            SELECT f.receipt_seq, f.refund_seq, f.commit_version, f.commit_token
+            FROM stores s JOIN store_fences f ON f.store_id = s.id
+            WHERE s.tenant_id = $1 AND s.id = $2 AND s.deleted_at IS NULL
+            """);
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = _tenantId });
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = _storeId });
         await using var reader = await cmd.ExecuteReaderAsync(ct);

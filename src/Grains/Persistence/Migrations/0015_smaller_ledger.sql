@@ -5,12 +5,14 @@
 -- * Lines and payments live on the receipt row, as jsonb arrays of objects with short keys
 --   (lines: v variant, q quantity, p unit price, d discount, t line total, c cost of goods;
 --   payments: m method, a amount; line_no is the position, from 1). Chosen over typed arrays
---   (line_variant uuid[], line_qty numeric[], ...) by measurement (pgbench, docs/performance.md):
---   2 lines 6,400 vs 5,850 TPS and 1,128 vs 1,111 WAL bytes per receipt; 30 lines within 7% of
---   each other in TPS and WAL. Close enough that extensibility decides: issue 13 adds VAT rate
---   and amount, IKPU code and marking codes per line, and marking codes are a list per line,
---   which typed arrays cannot hold (they are rectangular); in jsonb each is one more key, with no
---   column per field and no rewrite of the writers' column lists.
+--   (line_variant uuid[], line_qty numeric[], ...) after measuring both (pgbench, two rounds,
+--   docs/performance.md): 2 lines, jsonb 6,401 and 5,124 TPS against arrays 5,849 and 5,464, WAL
+--   1,128-1,141 against 1,056-1,111 bytes per receipt; 30 lines, arrays 4 to 8% faster (4,143 and
+--   4,499 against 3,878 and 4,158 TPS) with the same WAL (about 2,400 bytes). Close enough that
+--   extensibility decides: issue 13 adds VAT rate and amount, IKPU code and marking codes per
+--   line, and marking codes are a list per line, which typed arrays cannot hold (they are
+--   rectangular); in jsonb each is one more key, with no column per field and no change to the
+--   writer's parameters.
 -- * receipt_items and receipt_payments become views over the receipt rows, same columns and types.
 -- * Sale movements are derived from sale lines: stock_movements becomes a view, the union of the
 --   table stock_journal (every other movement: opening, receiving, adjustment, transfers, refunds)

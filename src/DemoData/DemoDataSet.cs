@@ -240,13 +240,18 @@ public static class DemoDataSet
             w.Write(spec.TenantId, NpgsqlDbType.Uuid); w.Write(l.Store, NpgsqlDbType.Uuid); w.Write(l.Variant, NpgsqlDbType.Uuid);
             w.Write(l.Quantity, NpgsqlDbType.Numeric); w.Write(l.Cost, NpgsqlDbType.Numeric); w.Write(Epoch, NpgsqlDbType.TimestampTz);
         }, ct);
-        await CopyAsync(connection, "stock_batches (id, tenant_id, store_id, variant_id, source, received_qty, remaining_qty, unit_cost, received_at)", batches, (w, b) =>
+        // The batches' FIFO sequence per store, in the order the store grain must take them (oldest
+        // first); what remains of each follows from the level (stock_batches view, migration 0015).
+        var fifo = new Dictionary<Guid, long>();
+        var sequenced = batches.OrderBy(b => b.At).Select(b => (Batch: b, Seq: fifo[b.Store] = fifo.GetValueOrDefault(b.Store) + 1)).ToList();
+        await CopyAsync(connection, "stock_lots (id, tenant_id, store_id, variant_id, source, received_qty, unit_cost, received_at, fifo_seq)", sequenced, (w, x) =>
         {
+            var b = x.Batch;
             w.Write(b.Id, NpgsqlDbType.Uuid); w.Write(spec.TenantId, NpgsqlDbType.Uuid); w.Write(b.Store, NpgsqlDbType.Uuid); w.Write(b.Variant, NpgsqlDbType.Uuid);
-            w.Write("opening", NpgsqlDbType.Text); w.Write(b.Quantity, NpgsqlDbType.Numeric); w.Write(b.Quantity, NpgsqlDbType.Numeric);
-            w.Write(b.Cost, NpgsqlDbType.Numeric); w.Write(b.At, NpgsqlDbType.TimestampTz);
+            w.Write("opening", NpgsqlDbType.Text); w.Write(b.Quantity, NpgsqlDbType.Numeric);
+            w.Write(b.Cost, NpgsqlDbType.Numeric); w.Write(b.At, NpgsqlDbType.TimestampTz); w.Write(x.Seq, NpgsqlDbType.Bigint);
         }, ct);
-        await CopyAsync(connection, "stock_movements (tenant_id, store_id, variant_id, kind, quantity, unit_cost, reference, created_at)", batches, (w, b) =>
+        await CopyAsync(connection, "stock_journal (tenant_id, store_id, variant_id, kind, quantity, unit_cost, reference, created_at)", batches, (w, b) =>
         {
             w.Write(spec.TenantId, NpgsqlDbType.Uuid); w.Write(b.Store, NpgsqlDbType.Uuid); w.Write(b.Variant, NpgsqlDbType.Uuid);
             w.Write("opening", NpgsqlDbType.Text); w.Write(b.Quantity, NpgsqlDbType.Numeric); w.Write(b.Cost, NpgsqlDbType.Numeric);
@@ -303,7 +308,7 @@ public static class DemoDataSet
                    (SELECT count(*) FROM users WHERE tenant_id = $1), (SELECT count(*) FROM customers WHERE tenant_id = $1),
                    (SELECT count(*) FROM categories WHERE tenant_id = $1), (SELECT count(*) FROM products WHERE tenant_id = $1),
                    (SELECT count(*) FROM product_variants WHERE tenant_id = $1), (SELECT count(*) FROM variant_barcodes WHERE tenant_id = $1),
-                   (SELECT count(*) FROM stock_levels WHERE tenant_id = $1), (SELECT count(*) FROM stock_batches WHERE tenant_id = $1)
+                   (SELECT count(*) FROM stock_levels WHERE tenant_id = $1), (SELECT count(*) FROM stock_lots WHERE tenant_id = $1)
             """, connection);
         cmd.Parameters.AddWithValue(DemoTenant.TenantId);
         await using var reader = await cmd.ExecuteReaderAsync(ct);

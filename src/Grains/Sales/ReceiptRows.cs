@@ -1,6 +1,9 @@
 using JowiShop.Grains.Persistence;
 using JowiShop.Grains.Abstractions.Sales;
 using Npgsql;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
 
 namespace JowiShop.Grains.Sales;
 
@@ -15,59 +18,82 @@ public static class ReceiptRows
         var result = new Dictionary<Guid, Stored>();
         if (ids.Count == 0)
             return result;
-        await using var batch = db.CreateBatch();
-        batch.BatchCommands.Add(Sql.Command(
+        await using var cmd = db.CreateCommand(
             """
             SELECT id, receipt_number, kind, store_id, terminal_id, cashier_id, customer_id, refund_of, created_at, business_date,
-                   subtotal, discount_total, total, change_due, note, sequence_no, request_hash
+                   subtotal, discount_total, total, change_due, note, sequence_no, request_hash, lines, payments
             FROM receipts WHERE tenant_id = $1 AND id = ANY($2)
-            """, tenantId, ids.ToArray()));
-        batch.BatchCommands.Add(Sql.Command(
-            "SELECT receipt_id, line_no, variant_id, quantity, unit_price, discount, line_total, cost_of_goods FROM receipt_items WHERE receipt_id = ANY($2) AND tenant_id = $1 ORDER BY receipt_id, line_no",
-            tenantId, ids.ToArray()));
-        batch.BatchCommands.Add(Sql.Command(
-            "SELECT receipt_id, method, amount FROM receipt_payments WHERE receipt_id = ANY($2) AND tenant_id = $1 ORDER BY receipt_id, line_no",
-            tenantId, ids.ToArray()));
-        await using var reader = await batch.ExecuteReaderAsync(ct);
-
-        var heads = new List<(Receipt Receipt, byte[] Hash)>();
+            """);
+        Sql.Add(cmd.Parameters, tenantId, ids.ToArray());
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            heads.Add((new Receipt(
+            var receipt = new Receipt(
                 reader.GetGuid(0), reader.GetString(1), reader.GetString(2) == "refund" ? ReceiptKind.Refund : ReceiptKind.Sale,
                 reader.GetGuid(3), reader.GetGuid(4), reader.GetGuid(5),
                 reader.IsDBNull(6) ? null : reader.GetGuid(6), reader.IsDBNull(7) ? null : reader.GetGuid(7),
-                reader.GetFieldValue<DateTimeOffset>(8), reader.GetFieldValue<DateOnly>(9), [],
-                reader.GetDecimal(10), reader.GetDecimal(11), reader.GetDecimal(12), [], reader.GetDecimal(13),
-                reader.IsDBNull(14) ? null : reader.GetString(14), reader.GetInt64(15)), reader.GetFieldValue<byte[]>(16)));
+                reader.GetFieldValue<DateTimeOffset>(8), reader.GetFieldValue<DateOnly>(9), ParseLines(reader.GetString(17)),
+                reader.GetDecimal(10), reader.GetDecimal(11), reader.GetDecimal(12), ParsePayments(reader.GetString(18)), reader.GetDecimal(13),
+                reader.IsDBNull(14) ? null : reader.GetString(14), reader.GetInt64(15));
+            result[receipt.Id] = new Stored(receipt, reader.GetFieldValue<byte[]>(16), tenantId);
         }
-
-        await reader.NextResultAsync(ct);
-        var lines = new Dictionary<Guid, List<ReceiptLine>>();
-        while (await reader.ReadAsync(ct))
-        {
-            var id = reader.GetGuid(0);
-            if (!lines.TryGetValue(id, out var list))
-                lines[id] = list = [];
-            list.Add(new ReceiptLine(reader.GetInt32(1), reader.GetGuid(2), reader.GetDecimal(3), reader.GetDecimal(4),
-                reader.GetDecimal(5), reader.GetDecimal(6), reader.GetDecimal(7)));
-        }
-
-        await reader.NextResultAsync(ct);
-        var payments = new Dictionary<Guid, List<Payment>>();
-        while (await reader.ReadAsync(ct))
-        {
-            var id = reader.GetGuid(0);
-            if (!payments.TryGetValue(id, out var list))
-                payments[id] = list = [];
-            list.Add(new Payment(PaymentMethods.FromSql(reader.GetString(1)), reader.GetDecimal(2)));
-        }
-
-        foreach (var (receipt, hash) in heads)
-            result[receipt.Id] = new Stored(
-                receipt with { Items = lines.GetValueOrDefault(receipt.Id) ?? [], Payments = payments.GetValueOrDefault(receipt.Id) ?? [] },
-                hash, tenantId);
         return result;
+    }
+
+    // The receipt row's lines and payments (migration 0015): jsonb arrays of objects with short
+    // keys, a line's number its position from 1. Numbers are written at their columns' scales
+    // (as the receipt_items and receipt_payments views type them), so a receipt reads back as it
+    // did from those tables.
+
+    /// <summary>lines: [{"v": variant, "q": quantity, "p": unit price, "d": discount, "t": line total, "c": cost of goods}].</summary>
+    public static string LinesJson(IReadOnlyList<ReceiptLine> lines)
+    {
+        var json = new StringBuilder(2 + lines.Count * 128).Append('[');
+        foreach (var line in lines)
+        {
+            if (json.Length > 1)
+                json.Append(',');
+            json.Append("{\"v\":\"").Append(line.VariantId.ToString("D"))
+                .Append("\",\"q\":").Append(line.Quantity.ToString("0.000", CultureInfo.InvariantCulture))
+                .Append(",\"p\":").Append(line.UnitPrice.ToString("0.00", CultureInfo.InvariantCulture))
+                .Append(",\"d\":").Append(line.Discount.ToString("0.00", CultureInfo.InvariantCulture))
+                .Append(",\"t\":").Append(line.LineTotal.ToString("0.00", CultureInfo.InvariantCulture))
+                .Append(",\"c\":").Append(line.CostOfGoods.ToString("0.0000", CultureInfo.InvariantCulture)).Append('}');
+        }
+        return json.Append(']').ToString();
+    }
+
+    /// <summary>payments: [{"m": method, "a": amount}].</summary>
+    public static string PaymentsJson(IReadOnlyList<Payment> payments)
+    {
+        var json = new StringBuilder(2 + payments.Count * 32).Append('[');
+        foreach (var payment in payments)
+        {
+            if (json.Length > 1)
+                json.Append(',');
+            json.Append("{\"m\":\"").Append(payment.Method.ToSql())
+                .Append("\",\"a\":").Append(payment.Amount.ToString("0.00", CultureInfo.InvariantCulture)).Append('}');
+        }
+        return json.Append(']').ToString();
+    }
+
+    public static List<ReceiptLine> ParseLines(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var lines = new List<ReceiptLine>(document.RootElement.GetArrayLength());
+        foreach (var line in document.RootElement.EnumerateArray())
+            lines.Add(new ReceiptLine(lines.Count + 1, line.GetProperty("v").GetGuid(), line.GetProperty("q").GetDecimal(),
+                line.GetProperty("p").GetDecimal(), line.GetProperty("d").GetDecimal(), line.GetProperty("t").GetDecimal(), line.GetProperty("c").GetDecimal()));
+        return lines;
+    }
+
+    public static List<Payment> ParsePayments(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        var payments = new List<Payment>(document.RootElement.GetArrayLength());
+        foreach (var payment in document.RootElement.EnumerateArray())
+            payments.Add(new Payment(PaymentMethods.FromSql(payment.GetProperty("m").GetString()!), payment.GetProperty("a").GetDecimal()));
+        return payments;
     }
 
 }

@@ -4,6 +4,11 @@ namespace JowiShop.Grains.Sales;
 public sealed class StockState
 {
     public decimal Quantity { get; set; }
+    /// <summary>
+    /// The stock_levels row exists (loaded, or written by a commit this state continues from): the
+    /// level is then an UPDATE, else an INSERT.
+    /// </summary>
+    public bool Stored { get; set; }
     /// <summary>Cost of the most recent batch: the cost of selling beyond what is on hand.</summary>
     public decimal? LastUnitCost { get; set; }
     public List<StockBatch> Batches { get; init; } = [];
@@ -11,15 +16,16 @@ public sealed class StockState
     public StockState Clone() => new()
     {
         Quantity = Quantity,
+        Stored = Stored,
         LastUnitCost = LastUnitCost,
-        Batches = Batches.Select(b => new StockBatch(b.Id, b.UnitCost) { Remaining = b.Remaining }).ToList(),
+        Batches = Batches.Select(b => new StockBatch(b.Id, b.UnitCost, b.Seq) { Remaining = b.Remaining }).ToList(),
     };
 
     /// <summary>
     /// Takes a quantity out, oldest batches first; what no batch covers is costed at the last
-    /// known cost (or the catalog cost). Returns the cost of goods and the batches touched.
+    /// known cost (or the catalog cost). Returns the cost of goods.
     /// </summary>
-    public decimal Take(decimal quantity, decimal? catalogCost, List<StockBatch> touched, Action<decimal, decimal>? lot = null)
+    public decimal Take(decimal quantity, decimal? catalogCost, Action<decimal, decimal>? lot = null)
     {
         decimal cost = 0, left = quantity;
         foreach (var batch in Batches)
@@ -33,8 +39,6 @@ public sealed class StockState
             left -= take;
             cost += take * batch.UnitCost;
             lot?.Invoke(take, batch.UnitCost);
-            if (!touched.Contains(batch))
-                touched.Add(batch);
         }
         if (left > 0)
         {
@@ -47,10 +51,15 @@ public sealed class StockState
     }
 }
 
-/// <summary>A received lot: what is left of it and what each unit cost.</summary>
-public sealed class StockBatch(Guid id, decimal unitCost)
+/// <summary>
+/// A received lot: what is left of it and what each unit cost. <see cref="Seq"/> is its place in
+/// the store's FIFO order (stock_lots.fifo_seq): the database derives <see cref="Remaining"/> from
+/// it and the level, so it must order the batches exactly as this list does.
+/// </summary>
+public sealed class StockBatch(Guid id, decimal unitCost, long seq)
 {
     public Guid Id { get; } = id;
     public decimal UnitCost { get; } = unitCost;
+    public long Seq { get; } = seq;
     public decimal Remaining { get; set; }
 }

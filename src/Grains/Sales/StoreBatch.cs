@@ -3,10 +3,12 @@ using JowiShop.Grains.Abstractions.Sales;
 namespace JowiShop.Grains.Sales;
 
 /// <summary>
-/// Where a store's ledger stands: the fence row's values. The confirmed position is what the last
-/// successful commit left; a batch continues from the tentative one (the last batch submitted).
+/// Where a store's ledger stands: the fence row's values, and the last FIFO sequence given to a
+/// batch of the store (not fenced: only the fenced writer inserts batches, and stock_lots' unique
+/// key refuses a stale one). The confirmed position is what the last successful commit left; a
+/// batch continues from the tentative one (the last batch submitted).
 /// </summary>
-public readonly record struct LedgerPosition(long Version, long ReceiptSeq, long RefundSeq, Guid? Token);
+public readonly record struct LedgerPosition(long Version, long ReceiptSeq, long RefundSeq, Guid? Token, long BatchSeq = 0);
 
 /// <summary>
 /// One commit of one store, prepared in memory and nothing else: it numbers sales and refunds from
@@ -20,11 +22,13 @@ public sealed class StoreBatch(Guid storeId, LedgerPosition from, Func<Guid, Sto
     public Guid Token { get; } = Guid.CreateVersion7();
     public long ReceiptSeq { get; private set; } = from.ReceiptSeq;
     public long RefundSeq { get; private set; } = from.RefundSeq;
+    public long BatchSeq { get; private set; } = from.BatchSeq;
     /// <summary>Where the store stands once this batch commits.</summary>
-    public LedgerPosition To => new(From.Version + 1, ReceiptSeq, RefundSeq, Token);
+    public LedgerPosition To => new(From.Version + 1, ReceiptSeq, RefundSeq, Token, BatchSeq);
 
     public readonly Dictionary<Guid, StockState> Stock = [];
-    public readonly HashSet<StockBatch> TouchedBatches = [];
+    /// <summary>Variants whose stock_levels row this batch creates (the others it updates).</summary>
+    private readonly HashSet<Guid> _newLevels = [];
     public readonly List<NewStockBatch> NewBatches = [];
     public readonly List<StockMovement> Movements = [];
     /// <summary>Receipts (sales and refunds) to write, with the request hash each id's replay must match.</summary>
@@ -33,23 +37,34 @@ public sealed class StoreBatch(Guid storeId, LedgerPosition from, Func<Guid, Sto
     public readonly List<(Guid SaleId, SaleResult Result)> Refused = [];
     public readonly List<StockOperationRow> Operations = [];
 
-    /// <summary>The variant's stock as this batch has it (a copy, made on first touch).</summary>
+    /// <summary>
+    /// The variant's stock as this batch has it (a copy, made on first touch). Its level row exists
+    /// once this batch commits: the batches after it (which commit only after it) update it.
+    /// </summary>
     public StockState Working(Guid variantId)
     {
         if (!Stock.TryGetValue(variantId, out var state))
+        {
             Stock[variantId] = state = stockAtTip(variantId)?.Clone() ?? new StockState();
+            if (!state.Stored)
+                _newLevels.Add(variantId);
+            state.Stored = true;
+        }
         return state;
     }
 
-    /// <summary>Takes stock out FIFO and journals it; returns the cost of goods.</summary>
+    /// <summary>
+    /// Takes stock out FIFO and journals it; returns the cost of goods. A sale's movement is not
+    /// journaled: the stock_movements view derives it from the receipt line, with this unit cost
+    /// (cost / quantity, rounded to 4 places half to even, as ledger_unit_cost in 0015 rounds it).
+    /// </summary>
     public decimal Take(Guid variantId, decimal quantity, decimal? catalogCost, string kind, Guid? receiptId, string? reference, DateTimeOffset at,
         List<TransferredLot>? lots = null)
     {
-        var touched = new List<StockBatch>();
         var state = Working(variantId);
-        var cost = state.Take(quantity, catalogCost, touched, lots is null ? null : (q, c) => lots.Add(new TransferredLot(variantId, q, c)));
-        TouchedBatches.UnionWith(touched);
-        Movements.Add(new StockMovement(variantId, kind, -quantity, quantity == 0 ? null : decimal.Round(cost / quantity, 4), receiptId, reference, at));
+        var cost = state.Take(quantity, catalogCost, lots is null ? null : (q, c) => lots.Add(new TransferredLot(variantId, q, c)));
+        if (kind != "sale")
+            Movements.Add(new StockMovement(variantId, kind, -quantity, quantity == 0 ? null : decimal.Round(cost / quantity, 4), receiptId, reference, at));
         return cost;
     }
 
@@ -59,7 +74,7 @@ public sealed class StoreBatch(Guid storeId, LedgerPosition from, Func<Guid, Sto
     {
         var state = Working(variantId);
         var remaining = state.Quantity < 0 ? Math.Max(0, quantity + state.Quantity) : quantity;
-        var batch = new StockBatch(Guid.CreateVersion7(), unitCost) { Remaining = remaining };
+        var batch = new StockBatch(Guid.CreateVersion7(), unitCost, ++BatchSeq) { Remaining = remaining };
         state.Batches.Add(batch);
         state.Quantity += quantity;
         state.LastUnitCost = unitCost;
@@ -158,8 +173,7 @@ public sealed class StoreBatch(Guid storeId, LedgerPosition from, Func<Guid, Sto
         Operations,
         Movements,
         NewBatches,
-        TouchedBatches.Except(NewBatches.Select(n => n.Batch)).ToArray(),
-        Stock.Select(s => (s.Key, s.Value.Quantity, s.Value.LastUnitCost)).ToArray(),
+        Stock.Select(s => new LevelWrite(s.Key, s.Value.Quantity, s.Value.LastUnitCost, _newLevels.Contains(s.Key))).ToArray(),
         extra is null ? [] : [extra]);
 }
 

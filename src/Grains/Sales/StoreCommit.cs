@@ -3,8 +3,9 @@ using JowiShop.Grains.Abstractions.Sales;
 namespace JowiShop.Grains.Sales;
 
 /// <summary>
-/// What one store writes in one commit, behind its fence: receipts with their lines and
-/// payments, stock operations, movements, new and drawn-down batches, and the resulting levels.
+/// What one store writes in one commit, behind its fence: receipts (their lines and payments on
+/// the row), stock operations, movements other than sales (a sale's are its receipt lines), new
+/// batches (what is left of each follows from the level: migration 0015), and the resulting levels.
 /// Plain data, so the <see cref="LedgerWriter"/> can write several stores' commits in one transaction.
 /// </summary>
 public sealed record StoreCommit(
@@ -15,13 +16,15 @@ public sealed record StoreCommit(
     IReadOnlyList<StockOperationRow> Operations,
     IReadOnlyList<StockMovement> Movements,
     IReadOnlyList<NewStockBatch> NewBatches,
-    IReadOnlyList<StockBatch> DrawnBatches,
-    IReadOnlyList<(Guid VariantId, decimal Quantity, decimal? LastUnitCost)> Levels,
+    IReadOnlyList<LevelWrite> Levels,
     IReadOnlyList<LedgerStatement> Extra)
 {
-    /// <summary>Rows of the largest kind, to bound a transaction's size.</summary>
-    public int Size => Math.Max(1, Math.Max(Receipts.Count, Movements.Count));
+    /// <summary>Receipts, or their lines and the movements, to bound a transaction's size.</summary>
+    public int Size => Math.Max(1, Math.Max(Receipts.Count, Receipts.Sum(r => r.Receipt.Items.Count) + Movements.Count));
 }
+
+/// <summary>A variant's level as the commit leaves it; <see cref="IsNew"/>: no stock_levels row yet (INSERT, else UPDATE).</summary>
+public readonly record struct LevelWrite(Guid VariantId, decimal Quantity, decimal? LastUnitCost, bool IsNew);
 
 /// <summary>
 /// The store row's state this commit continues from and leaves: if the row is not as expected

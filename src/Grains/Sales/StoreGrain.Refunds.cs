@@ -74,8 +74,8 @@ public sealed partial class StoreGrain
     {
         await using var cmd = db.CreateCommand(
             """
-            SELECT i.variant_id, sum(i.quantity) FROM receipts r JOIN receipt_items i ON i.receipt_id = r.id
-            WHERE r.tenant_id = $1 AND r.refund_of = $2 GROUP BY i.variant_id
+            SELECT (i ->> 'v')::uuid, sum((i ->> 'q')::numeric) FROM receipts r CROSS JOIN LATERAL jsonb_array_elements(r.lines) AS i
+            WHERE r.tenant_id = $1 AND r.refund_of = $2 GROUP BY 1
             """);
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = _tenantId });
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = originalReceiptId });

@@ -114,7 +114,8 @@ public sealed partial class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger,
     {
         await using var cmd = db.CreateCommand(
             """
-            SELECT f.receipt_seq, f.refund_seq, f.commit_version, f.commit_token
+            SELECT f.receipt_seq, f.refund_seq, f.commit_version, f.commit_token,
+                   (SELECT COALESCE(max(fifo_seq), 0) FROM stock_lots WHERE tenant_id = $1 AND store_id = $2)
             FROM stores s JOIN store_fences f ON f.store_id = s.id
             WHERE s.tenant_id = $1 AND s.id = $2 AND s.deleted_at IS NULL
             """);
@@ -124,7 +125,8 @@ public sealed partial class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger,
         _exists = await reader.ReadAsync(ct);
         if (_exists)
         {
-            _confirmed = new LedgerPosition(reader.GetInt64(2), reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(3) ? null : reader.GetGuid(3));
+            _confirmed = new LedgerPosition(reader.GetInt64(2), reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(3) ? null : reader.GetGuid(3),
+                reader.GetInt64(4));
         }
         _stock.Clear();
         _reloadNeeded = false;
@@ -153,11 +155,12 @@ public sealed partial class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger,
         batch.BatchCommands.Add(Sql.Command(
             "SELECT variant_id, quantity, last_unit_cost FROM stock_levels WHERE tenant_id = $1 AND store_id = $2 AND variant_id = ANY($3)",
             _tenantId, _storeId, missing));
+        // Open batches in FIFO order, their remainders derived from the level (the view, 0015).
         batch.BatchCommands.Add(Sql.Command(
             """
-            SELECT variant_id, id, remaining_qty, unit_cost FROM stock_batches
+            SELECT variant_id, id, remaining_qty, unit_cost, fifo_seq FROM stock_batches
             WHERE tenant_id = $1 AND store_id = $2 AND variant_id = ANY($3) AND remaining_qty > 0
-            ORDER BY variant_id, received_at, id
+            ORDER BY variant_id, fifo_seq
             """, _tenantId, _storeId, missing));
         await using var reader = await batch.ExecuteReaderAsync();
         var loaded = missing.ToDictionary(v => v, _ => new StockState());
@@ -165,11 +168,12 @@ public sealed partial class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger,
         {
             var state = loaded[reader.GetGuid(0)];
             state.Quantity = reader.GetDecimal(1);
+            state.Stored = true;
             state.LastUnitCost = reader.IsDBNull(2) ? null : reader.GetDecimal(2);
         }
         await reader.NextResultAsync();
         while (await reader.ReadAsync())
-            loaded[reader.GetGuid(0)].Batches.Add(new StockBatch(reader.GetGuid(1), reader.GetDecimal(3)) { Remaining = reader.GetDecimal(2) });
+            loaded[reader.GetGuid(0)].Batches.Add(new StockBatch(reader.GetGuid(1), reader.GetDecimal(3), reader.GetInt64(4)) { Remaining = reader.GetDecimal(2) });
 
         // Another interleaved load may have filled some in meanwhile; what is in memory is never older.
         foreach (var (variantId, state) in loaded)

@@ -279,7 +279,7 @@ public sealed class LedgerWriterTests : IAsyncLifetime
     }
 
     private StoreCommit Commit(Guid storeId, StoreFence fence, decimal level) =>
-        new(DemoTenant.TenantId, storeId, fence, [], [], [], [], [], [(_variant, level, 1.5m)], []);
+        new(DemoTenant.TenantId, storeId, fence, [], [], [], [], [new LevelWrite(_variant, level, 1.5m, IsNew: false)], []);
 
     /// <summary>The store row's fence state.</summary>
     private sealed record StoreRow(long Version, long ReceiptSeq, long RefundSeq, Guid? Token);

@@ -40,17 +40,20 @@ public sealed record TestShop(
         return shop;
     }
 
-    /// <summary>Opening stock written straight to the tables (before any store grain has loaded it).</summary>
+    /// <summary>
+    /// Opening stock written straight to the tables (before any store grain has loaded it): the
+    /// batch takes the store's next FIFO sequence, its remainder follows from the level.
+    /// </summary>
     public async Task ReceiveAsync(Guid storeId, Guid variantId, decimal quantity, decimal unitCost, DateTimeOffset receivedAt)
     {
         await using var db = NpgsqlDataSource.Create(PostgresConnectionString);
         await ExecuteAsync(db,
             """
             WITH batch AS (
-                INSERT INTO stock_batches (id, tenant_id, store_id, variant_id, source, received_qty, remaining_qty, unit_cost, received_at)
-                VALUES ($1, $2, $3, $4, 'opening', $5, $5, $6, $7)
+                INSERT INTO stock_lots (id, tenant_id, store_id, variant_id, source, received_qty, unit_cost, received_at, fifo_seq)
+                SELECT $1, $2, $3, $4, 'opening', $5, $6, $7, COALESCE(max(fifo_seq), 0) + 1 FROM stock_lots WHERE tenant_id = $2 AND store_id = $3
             ), movement AS (
-                INSERT INTO stock_movements (tenant_id, store_id, variant_id, kind, quantity, unit_cost, created_at)
+                INSERT INTO stock_journal (tenant_id, store_id, variant_id, kind, quantity, unit_cost, created_at)
                 VALUES ($2, $3, $4, 'opening', $5, $6, $7)
             )
             INSERT INTO stock_levels (tenant_id, store_id, variant_id, quantity, last_unit_cost)
@@ -115,12 +118,17 @@ public sealed record TestShop(
     public async Task<List<string>> ConservationViolationsAsync()
     {
         await using var db = NpgsqlDataSource.Create(PostgresConnectionString);
+        // One aggregate per view: movements and batches are derived (0015), so a subquery per
+        // level would derive them again for every level.
         await using var cmd = db.CreateCommand(
             """
-            SELECT l.store_id, l.variant_id, l.quantity,
-                   COALESCE((SELECT sum(m.quantity) FROM stock_movements m WHERE m.tenant_id = l.tenant_id AND m.store_id = l.store_id AND m.variant_id = l.variant_id), 0),
-                   COALESCE((SELECT sum(b.remaining_qty) FROM stock_batches b WHERE b.tenant_id = l.tenant_id AND b.store_id = l.store_id AND b.variant_id = l.variant_id), 0)
-            FROM stock_levels l WHERE l.tenant_id = $1
+            SELECT l.store_id, l.variant_id, l.quantity, COALESCE(m.quantity, 0), COALESCE(b.remaining, 0)
+            FROM stock_levels l
+            LEFT JOIN (SELECT store_id, variant_id, sum(quantity) AS quantity FROM stock_movements WHERE tenant_id = $1 GROUP BY store_id, variant_id) m
+                   ON m.store_id = l.store_id AND m.variant_id = l.variant_id
+            LEFT JOIN (SELECT store_id, variant_id, sum(remaining_qty) AS remaining FROM stock_batches WHERE tenant_id = $1 GROUP BY store_id, variant_id) b
+                   ON b.store_id = l.store_id AND b.variant_id = l.variant_id
+            WHERE l.tenant_id = $1
             """);
         cmd.Parameters.AddWithValue(TenantId);
         var violations = new List<string>();

@@ -72,23 +72,25 @@ public sealed class ReceiptQueries(NpgsqlDataSource db)
 
     public async Task<DailyReport> DailyAsync(Guid tenantId, Guid storeId, DateOnly date, CancellationToken ct)
     {
+        // Lines and payments are on the receipt rows (migration 0015): read there, not through the views.
         await using var batch = db.CreateBatch();
         var head = new NpgsqlBatchCommand(
             """
             SELECT count(*) FILTER (WHERE kind = 'sale'), count(*) FILTER (WHERE kind = 'refund'),
                    COALESCE(sum(subtotal) FILTER (WHERE kind = 'sale'), 0), COALESCE(sum(discount_total) FILTER (WHERE kind = 'sale'), 0),
                    COALESCE(sum(total) FILTER (WHERE kind = 'refund'), 0), COALESCE(sum(total) FILTER (WHERE kind = 'sale'), 0),
-                   COALESCE((SELECT sum(CASE WHEN r2.kind = 'sale' THEN i.cost_of_goods ELSE -i.cost_of_goods END)
-                             FROM receipts r2 JOIN receipt_items i ON i.receipt_id = r2.id
+                   COALESCE((SELECT sum(CASE WHEN r2.kind = 'sale' THEN (i ->> 'c')::numeric ELSE -(i ->> 'c')::numeric END)
+                             FROM receipts r2 CROSS JOIN LATERAL jsonb_array_elements(r2.lines) AS i
                              WHERE r2.tenant_id = $1 AND r2.store_id = $2 AND r2.business_date = $3), 0),
                    COALESCE(sum(change_due) FILTER (WHERE kind = 'sale'), 0)
             FROM receipts WHERE tenant_id = $1 AND store_id = $2 AND business_date = $3
             """);
         var methods = new NpgsqlBatchCommand(
             """
-            SELECT p.method, COALESCE(sum(p.amount) FILTER (WHERE r.kind = 'sale'), 0), COALESCE(sum(p.amount) FILTER (WHERE r.kind = 'refund'), 0)
-            FROM receipts r JOIN receipt_payments p ON p.receipt_id = r.id
-            WHERE r.tenant_id = $1 AND r.store_id = $2 AND r.business_date = $3
+            SELECT p.method, COALESCE(sum(p.amount) FILTER (WHERE p.kind = 'sale'), 0), COALESCE(sum(p.amount) FILTER (WHERE p.kind = 'refund'), 0)
+            FROM (SELECT r.kind, x ->> 'm' AS method, (x ->> 'a')::numeric AS amount
+                  FROM receipts r CROSS JOIN LATERAL jsonb_array_elements(r.payments) AS x
+                  WHERE r.tenant_id = $1 AND r.store_id = $2 AND r.business_date = $3) p
             GROUP BY p.method ORDER BY p.method
             """);
         foreach (var command in new[] { head, methods })

@@ -1,0 +1,3 @@
+INSERT INTO rk (id, tenant_id, store_id, terminal_id, cashier_id, kind, sequence_no, receipt_number, business_date, created_at, subtotal, discount_total, total, note, request_hash, lines, payments)
+SELECT gen_random_uuid(), '0a000000-0000-4000-8000-000000000001', '0a000000-0000-4000-8000-000000000002', '0a000000-0000-4000-8000-000000000003', '0a000000-0000-4000-8000-000000000004', 'sale', s, 'R-20261203-' || s, current_date, now(), 105000, 0, 105000, NULL, '\x0011223344556677889900112233445566778899001122334455667788990011'::bytea, CAST(:lk AS jsonb), CAST(:pk AS jsonb)
+FROM (SELECT nextval('s') AS s) x;

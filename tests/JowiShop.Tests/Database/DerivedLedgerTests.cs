@@ -158,13 +158,13 @@ public sealed class DerivedLedgerTests : IAsyncLifetime
         }
     }
 
-    /// <summary>The store row's fence state and the highest FIFO sequence, as StoreGrain.LoadStoreAsync reads them.</summary>
+    /// <summary>The store's fence row and the highest FIFO sequence, as StoreGrain.LoadStoreAsync reads them.</summary>
     private async Task<LedgerPosition> PositionAsync(Guid store)
     {
         await using var cmd = _db.CreateCommand(
             """
             SELECT commit_version, receipt_seq, refund_seq, commit_token, (SELECT COALESCE(max(fifo_seq), 0) FROM stock_lots WHERE store_id = $1)
-            FROM stores WHERE id = $1
+            FROM store_fences WHERE store_id = $1
             """);
         Sql.Add(cmd.Parameters, store);
         await using var reader = await cmd.ExecuteReaderAsync();

@@ -3,8 +3,6 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using JowiShop.ApiHost.Infrastructure;
 using JowiShop.Grains.Abstractions;
-using JowiShop.Grains.Abstractions.Customers;
-using JowiShop.Grains.Abstractions.Catalog;
 using JowiShop.Grains.Abstractions.Sales;
 using JowiShop.Grains.Sales;
 using Microsoft.AspNetCore.Http.HttpResults;

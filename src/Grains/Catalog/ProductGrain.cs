@@ -92,9 +92,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
 
         _product = new Product(_productId, draft.Name, draft.Description, draft.CategoryId, draft.Active,
             draft.Variants.Select(v => ToVariant(v, now)).ToArray(), now, now);
-        await AnnounceAsync(null);
-        await DirectoryAsync(null);
-        await IndexAsync(null);
+        await PublishAsync(null);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -127,9 +125,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             return conflict;
         var before = _product;
         _product = updated;
-        await AnnounceAsync(before);
-        await DirectoryAsync(before);
-        await IndexAsync(before);
+        await PublishAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -155,9 +151,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         });
         var before = _product;
         _product = null;
-        await AnnounceAsync(before);
-        await DirectoryAsync(before);
-        await IndexAsync(before);
+        await PublishAsync(before);
         LeaveIfGone();
         return new CatalogWrite(CatalogOutcome.Ok);
     }
@@ -182,9 +176,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             return conflict;
         var before = _product;
         _product = _product with { Variants = [.. _product.Variants, ToVariant(draft, now)], UpdatedAt = now };
-        await AnnounceAsync(before);
-        await DirectoryAsync(before);
-        await IndexAsync(before);
+        await PublishAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -234,9 +226,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
 
         var before = _product!;
         _product = before with { Variants = before.Variants.Select(v => v.Id == variantId ? updated : v).ToArray(), UpdatedAt = now };
-        await AnnounceAsync(before);
-        await DirectoryAsync(before);
-        await IndexAsync(before);
+        await PublishAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -263,9 +253,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         });
         var before = _product!;
         _product = before with { Variants = before.Variants.Where(v => v.Id != variantId).ToArray(), UpdatedAt = now };
-        await AnnounceAsync(before);
-        await DirectoryAsync(before);
-        await IndexAsync(before);
+        await PublishAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -378,6 +366,24 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             if (changed.Where(s => s.Variant.Barcodes.Any(b => Shard(b) == key)).ToArray() is { Length: > 0 } answers)
                 await shard.MapAsync(answers);
         }));
+    }
+
+    /// <summary>
+    /// After a commit, before the answer: the tenant's catalog cursor, the barcode directory and the
+    /// search index learn the change. The cursor is advanced even when the others fail: a stale
+    /// price would be charged.
+    /// </summary>
+    private async Task PublishAsync(Product? before)
+    {
+        try
+        {
+            await DirectoryAsync(before);
+            await IndexAsync(before);
+        }
+        finally
+        {
+            await AnnounceAsync(before);
+        }
     }
 
     private const int AnnounceAttempts = 3;

@@ -10,11 +10,12 @@ namespace JowiShop.Grains.Sales;
 /// The store grain's judgment of sale orders before they join a batch: the store's config, terminals
 /// and discount limits from the tenant grain (one call per batch, which also brings the catalog
 /// changes since this store's price cursor), the catalog prices from <see cref="StorePrices"/>
-/// (one query for the variants not cached), the customers from the customer directory.
+/// (the product grains asked only for the variants not cached), the customers from the customer directory.
 /// </summary>
 public sealed partial class StoreGrain
 {
     private readonly StorePrices _prices = new();
+    private readonly Dictionary<Guid, Guid> _variantProducts = [];
     private IReadOnlyList<Guid> _terminals = [];
     private DiscountLimits _discountLimits = DiscountLimits.Default;
 
@@ -79,7 +80,11 @@ public sealed partial class StoreGrain
         return priced;
     }
 
-    /// <summary>The catalog prices of these variants: cached, or read in one query (and cached).</summary>
+    /// <summary>
+    /// The catalog prices of these variants: cached, or asked of their product grains (whose memory is
+    /// the catalog, to the digit: the answers stay the endpoint's), found through one query for the
+    /// products of variants never seen. Only a cache miss costs calls.
+    /// </summary>
     private async Task<Dictionary<Guid, CatalogPrice>> CatalogPricesAsync(IEnumerable<Guid> variantIds)
     {
         var wanted = variantIds.ToHashSet();
@@ -91,24 +96,31 @@ public sealed partial class StoreGrain
             return prices;
 
         var readAt = _prices.Cursor;
-        var loaded = new Dictionary<Guid, CatalogPrice>();
-        await using (var cmd = db.CreateCommand(
-            """
-            SELECT v.id, v.price, v.cost, v.unit, v.active AND p.active FROM product_variants v
-            JOIN products p ON p.tenant_id = v.tenant_id AND p.id = v.product_id
-            WHERE v.tenant_id = $1 AND v.id = ANY($2) AND v.deleted_at IS NULL AND p.deleted_at IS NULL
-            """))
-        {
-            Sql.Add(cmd.Parameters, _tenantId, wanted.Where(v => !prices.ContainsKey(v)).ToArray());
-            await using var reader = await cmd.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-                loaded[reader.GetGuid(0)] = new CatalogPrice(reader.GetDecimal(1), reader.IsDBNull(2) ? null : reader.GetDecimal(2),
-                    VariantUnits.FromSql(reader.GetString(3)), reader.GetBoolean(4));
-        }
+        var missing = wanted.Where(v => !prices.ContainsKey(v)).ToArray();
+        await FindProductsAsync(missing);
+        var scanned = await Task.WhenAll(missing.Where(_variantProducts.ContainsKey).Select(v =>
+            GrainFactory.Reference<IProductGrain>(_variantProducts[v], _tenantId.ToString()).GetVariantAsync(v)));
+        var loaded = scanned.Where(s => s is not null).ToDictionary(s => s!.Variant.Id,
+            s => new CatalogPrice(s!.Variant.Price, s.Variant.Cost, s.Variant.Unit, s.Variant.Active && s.ProductActive));
         _prices.Add(loaded, readAt);
         foreach (var (variantId, price) in loaded)
             prices[variantId] = price;
         return prices;
+    }
+
+    /// <summary>The product of each variant not yet known (live or deleted): a variant never changes product, so this never goes stale.</summary>
+    private async Task FindProductsAsync(Guid[] variantIds)
+    {
+        var unknown = variantIds.Where(v => !_variantProducts.ContainsKey(v)).ToArray();
+        if (unknown.Length == 0)
+            return;
+        if (_variantProducts.Count + unknown.Length > StorePrices.DefaultMaxEntries)
+            _variantProducts.Clear();
+        await using var cmd = db.CreateCommand("SELECT id, product_id FROM product_variants WHERE tenant_id = $1 AND id = ANY($2)");
+        Sql.Add(cmd.Parameters, _tenantId, unknown);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            _variantProducts[reader.GetGuid(0)] = reader.GetGuid(1);
     }
 
     /// <summary>Which of the orders' customers are live: one directory call per distinct customer, in parallel.</summary>

@@ -9,8 +9,9 @@ public readonly record struct CatalogPrice(decimal Price, decimal? Cost, Variant
 /// A store grain's catalog prices of the variants it sells, exact as of <see cref="Cursor"/>: before
 /// every batch the store grain hands it the tenant's catalog changes since that cursor, which drop
 /// exactly the variants changed (or everything, when the change log no longer covers the cursor or
-/// the tenant grain was reactivated); dropped and unseen variants are read from PostgreSQL after the
-/// cursor was taken, so a value read can only be newer than the cursor says. Pure: no grain, no database.
+/// the tenant grain was reactivated); dropped and unseen variants are asked of their product grains
+/// after the cursor was taken, so a value read can only be newer than the cursor says. Pure: no grain,
+/// no database.
 /// </summary>
 public sealed class StorePrices(int maxEntries = StorePrices.DefaultMaxEntries)
 {
@@ -47,7 +48,7 @@ public sealed class StorePrices(int maxEntries = StorePrices.DefaultMaxEntries)
     }
 
     /// <summary>
-    /// Keeps prices read from PostgreSQL, unless the cursor moved since the read began (then they may
+    /// Keeps prices read from the product grains, unless the cursor moved since the read began (then they may
     /// predate a change this cache has already dropped). Past the bound the cache starts over.
     /// </summary>
     public void Add(IReadOnlyDictionary<Guid, CatalogPrice> loaded, CatalogCursor readAt)

@@ -133,4 +133,24 @@ public sealed class PriceCacheAcrossSilosGrainTests : IAsyncLifetime
         Assert.Equal(DirectoryOutcome.Ok, await tenant.DeleteTerminalAsync(_terminalId));
         Assert.Equal(new SaleFieldError("terminalId", $"terminal {_terminalId} is not a terminal of store {_storeId}"), await RefusedAsync(_viaSecond, variantId));
     }
+
+    [Fact]
+    public async Task A_change_the_log_no_longer_holds_still_reaches_the_store_which_then_drops_everything()
+    {
+        var (productId, variantId) = (Guid.NewGuid(), Guid.NewGuid());
+        await Product(_viaFirst, productId).CreateAsync(new ProductDraft("Choy", null, null, true,
+            [new VariantDraft(variantId, "100 g", TestCatalog.Sku(), [], 5000m, null, VariantUnit.Piece, true)]));
+        Assert.Equal(5000m, await ChargedAsync(_viaSecond, variantId));
+
+        // The price change, then more variant changes than the tenant's log holds: the store's cursor
+        // is no longer covered, so the next batch drops its whole cache.
+        await Product(_viaFirst, productId).UpdateVariantAsync(variantId, new VariantPatch(Price: 5500m));
+        var bulk = Enumerable.Range(0, CatalogChangeLogCapacity + 1)
+            .Select(i => new VariantDraft(Guid.NewGuid(), $"v{i}", TestCatalog.Sku(), [], 100m, null, VariantUnit.Piece, true)).ToArray();
+        Assert.Equal(CatalogOutcome.Ok, (await Product(_viaSecond, Guid.NewGuid()).CreateAsync(new ProductDraft("Bulk", null, null, true, bulk))).Outcome);
+        Assert.Equal(5500m, await ChargedAsync(_viaSecond, variantId));
+        Assert.Equal(100m, await ChargedAsync(_viaFirst, bulk[^1].Id));
+    }
+
+    private const int CatalogChangeLogCapacity = JowiShop.Grains.Catalog.CatalogChangeLog.DefaultCapacity;
 }

@@ -1,3 +1,4 @@
+using JowiShop.Grains.Abstractions.Catalog;
 using Orleans.Concurrency;
 
 namespace JowiShop.Grains.Abstractions;
@@ -25,6 +26,21 @@ public interface ITenantGrain : IGrainWithGuidKey
     /// <summary>The effective time zone and negative-stock policy of a store (its own, else the tenant's).</summary>
     [ReadOnly]
     Task<StoreConfig> GetStoreConfigAsync(Guid storeId);
+
+    /// <summary>
+    /// The store's config for a batch of sales (asked before every batch): with its live terminals, the
+    /// discount limits and the catalog changes since <paramref name="since"/>, the store grain's cursor.
+    /// </summary>
+    [ReadOnly]
+    Task<StoreSalesConfig> GetSalesConfigAsync(Guid storeId, CatalogCursor since);
+
+    /// <summary>
+    /// Product grains call this after committing a change to these variants (price, cost, unit, active,
+    /// barcodes, names, deletion) and before answering it: store grains drop them from their price
+    /// caches at their next batch. Idempotent; synchronous, so it never waits behind a directory write.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<CatalogCursor> CatalogChangedAsync(IReadOnlyList<Guid> variantIds);
 
     Task<Store> CreateStoreAsync(StoreFields fields);
 

@@ -25,6 +25,17 @@ public sealed record StoreConfig(
     [property: Id(1)] string TimeZone,
     [property: Id(2)] bool RefuseNegativeStock);
 
+/// <summary>
+/// What a store grain needs to judge and price a batch of sales, in one call: its config, its live
+/// terminals, the tenant's discount limits, and the catalog changes since the cursor it holds.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("jowishop.StoreSalesConfig")]
+public sealed record StoreSalesConfig(
+    [property: Id(0)] StoreConfig Store,
+    [property: Id(1)] IReadOnlyList<Guid> Terminals,
+    [property: Id(2)] DiscountLimits DiscountLimits,
+    [property: Id(3)] Catalog.CatalogChanges Catalog);
+
 public enum DirectoryOutcome { Ok, NotFound, StoreNotFound, StoreHasTerminals }
 
 [GenerateSerializer, Immutable, Alias("jowishop.DirectoryWrite`1")]

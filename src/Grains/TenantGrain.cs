@@ -1,6 +1,8 @@
 using JowiShop.Grains.Persistence;
 using JowiShop.Grains.Abstractions;
+using JowiShop.Grains.Abstractions.Catalog;
 using JowiShop.Grains.Abstractions.Search;
+using JowiShop.Grains.Catalog;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -24,6 +26,10 @@ public sealed class TenantGrain(
     // Sorted views for paging, rebuilt after writes (writes are rare, lists are frequent).
     private Store[] _storeOrder = [];
     private Terminal[] _terminalOrder = [];
+    // Each store's live terminals, sent with every batch's config (rebuilt after writes).
+    private Dictionary<Guid, Guid[]> _storeTerminals = [];
+    // The catalog cursor store grains price by: memory only, a new epoch per activation.
+    private readonly CatalogChangeLog _catalog = new();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -100,14 +106,22 @@ public sealed class TenantGrain(
 
     public Task<Store?> GetStoreAsync(Guid storeId) => Task.FromResult(_stores.GetValueOrDefault(storeId));
 
-    public Task<StoreConfig> GetStoreConfigAsync(Guid storeId)
+    public Task<StoreConfig> GetStoreConfigAsync(Guid storeId) => Task.FromResult(ConfigOf(storeId));
+
+    private StoreConfig ConfigOf(Guid storeId)
     {
         var tenant = settings.State.Settings;
-        return Task.FromResult(_stores.TryGetValue(storeId, out var store)
+        return _stores.TryGetValue(storeId, out var store)
             ? new StoreConfig(true, store.TimeZone ?? tenant.TimeZone,
                 store.AllowNegativeStock is { } allow ? !allow : tenant.NegativeStock == NegativeStockPolicy.Refuse)
-            : new StoreConfig(false, tenant.TimeZone, tenant.NegativeStock == NegativeStockPolicy.Refuse));
+            : new StoreConfig(false, tenant.TimeZone, tenant.NegativeStock == NegativeStockPolicy.Refuse);
     }
+
+    public Task<StoreSalesConfig> GetSalesConfigAsync(Guid storeId, CatalogCursor since) =>
+        Task.FromResult(new StoreSalesConfig(ConfigOf(storeId), _storeTerminals.GetValueOrDefault(storeId) ?? [],
+            settings.State.Settings.DiscountLimits, _catalog.Since(since)));
+
+    public Task<CatalogCursor> CatalogChangedAsync(IReadOnlyList<Guid> variantIds) => Task.FromResult(_catalog.Record(variantIds));
 
     public async Task<Store> CreateStoreAsync(StoreFields fields)
     {
@@ -206,6 +220,7 @@ public sealed class TenantGrain(
     {
         _storeOrder = _stores.Values.OrderBy(s => s.Name, StringComparer.Ordinal).ThenBy(s => s.Id).ToArray();
         _terminalOrder = _terminals.Values.OrderBy(t => t.Name, StringComparer.Ordinal).ThenBy(t => t.Id).ToArray();
+        _storeTerminals = _terminals.Values.GroupBy(t => t.StoreId).ToDictionary(g => g.Key, g => g.Select(t => t.Id).ToArray());
     }
 
     private static object Nullable(string? value) => (object?)value ?? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };

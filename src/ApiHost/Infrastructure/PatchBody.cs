@@ -62,7 +62,7 @@ public sealed class PatchBody
 /// <summary>Money and quantity rules shared by the catalog and receipts.</summary>
 public static class Amounts
 {
-    public const decimal MaxMoney = 999_999_999_999.99m;
+    public const decimal MaxMoney = JowiShop.Grains.Sales.SalePricing.MaxMoney;
 
     /// <summary>Non-negative, at most 2 decimals, within numeric(14,2).</summary>
     public static bool IsMoney(decimal value) => value >= 0 && value <= MaxMoney && decimal.Round(value, 2) == value;

@@ -7,6 +7,14 @@ namespace JowiShop.Grains.Abstractions.Sales;
 /// </summary>
 public interface IStoreGrain : IGrainWithGuidCompoundKey
 {
+    /// <summary>
+    /// The sale path: checks the terminal and customer, prices the lines from the store's catalog
+    /// cache (kept exact by the tenant's catalog cursor), judges discounts, then sells. Refusals
+    /// answer Invalid (400), DiscountForbidden (403) or StoreNotFound (404).
+    /// </summary>
+    Task<SaleResult> RingUpAsync(SaleOrder order);
+
+    /// <summary>A sale priced by its caller (the previous release's API during a rolling upgrade; tests).</summary>
     Task<SaleResult> SellAsync(SaleCommand sale);
 
     /// <summary>A refund of lines of one of this store's receipts: its own RF- sequence, restocked at the original cost.</summary>

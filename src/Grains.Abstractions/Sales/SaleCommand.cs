@@ -37,15 +37,27 @@ public enum SaleOutcome
     InsufficientStock,
     /// <summary>A refund would return more of a variant than the sale held, over all its refunds: 409.</summary>
     RefundExceedsSale,
-    /// <summary>The request does not fit the data it refers to (e.g. refund payments that do not add up): 400.</summary>
+    /// <summary>The request does not fit the data it refers to (a sale's terminal, customer or lines: <see cref="SaleResult.Errors"/>; refund payments that do not add up): 400.</summary>
     Invalid,
     /// <summary>The commit failed (database unreachable, or this activation was fenced off): 503, nothing consumed.</summary>
     Unavailable,
+    /// <summary>A line sells further below the catalog price than the cashier's role may (tenant setting): 403.</summary>
+    DiscountForbidden,
 }
+
+/// <summary>One field's problem in a sale the store grain refused (400), in the API's field and wording.</summary>
+[GenerateSerializer, Immutable, Alias("jowishop.SaleFieldError")]
+public sealed record SaleFieldError(
+    [property: Id(0)] string Field,
+    [property: Id(1)] string Message);
 
 [GenerateSerializer, Immutable, Alias("jowishop.SaleResult")]
 public sealed record SaleResult(
     [property: Id(0)] SaleOutcome Outcome,
     [property: Id(1)] Receipt? Receipt = null,
     [property: Id(2)] string? Detail = null,
-    [property: Id(3)] Guid? VariantId = null);
+    [property: Id(3)] Guid? VariantId = null,
+    // Invalid: the fields refused, in order. DiscountForbidden: the line and the role's limit.
+    [property: Id(4)] IReadOnlyList<SaleFieldError>? Errors = null,
+    [property: Id(5)] int? Line = null,
+    [property: Id(6)] decimal? MaxDiscountPercent = null);

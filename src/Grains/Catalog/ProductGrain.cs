@@ -16,6 +16,8 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     private Guid _productId;
     private Guid _tenantId;
     private Product? _product; // null: no live product with this id in this tenant
+    // Variants committed but not yet recorded by the tenant's catalog cursor (the call failed): sent with the next change.
+    private Guid[] _unannounced = [];
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -32,10 +34,20 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         counters.ProductActivated();
     }
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         counters.ProductDeactivated();
-        return Task.CompletedTask;
+        if (_unannounced.Length > 0)
+        {
+            try
+            {
+                await AnnounceAsync(_product);
+            }
+            catch (Exception e) when (e is OrleansException or TimeoutException)
+            {
+                // Nothing more to try: the change was answered as a failure, not as done.
+            }
+        }
     }
 
     public Task<Product?> GetAsync()
@@ -80,8 +92,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
 
         _product = new Product(_productId, draft.Name, draft.Description, draft.CategoryId, draft.Active,
             draft.Variants.Select(v => ToVariant(v, now)).ToArray(), now, now);
-        await DirectoryAsync(null);
-        await IndexAsync(null);
+        await PublishAsync(null);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -114,8 +125,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             return conflict;
         var before = _product;
         _product = updated;
-        await DirectoryAsync(before);
-        await IndexAsync(before);
+        await PublishAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -141,8 +151,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         });
         var before = _product;
         _product = null;
-        await DirectoryAsync(before);
-        await IndexAsync(before);
+        await PublishAsync(before);
         LeaveIfGone();
         return new CatalogWrite(CatalogOutcome.Ok);
     }
@@ -167,8 +176,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             return conflict;
         var before = _product;
         _product = _product with { Variants = [.. _product.Variants, ToVariant(draft, now)], UpdatedAt = now };
-        await DirectoryAsync(before);
-        await IndexAsync(before);
+        await PublishAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -218,8 +226,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
 
         var before = _product!;
         _product = before with { Variants = before.Variants.Select(v => v.Id == variantId ? updated : v).ToArray(), UpdatedAt = now };
-        await DirectoryAsync(before);
-        await IndexAsync(before);
+        await PublishAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -246,8 +253,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         });
         var before = _product!;
         _product = before with { Variants = before.Variants.Where(v => v.Id != variantId).ToArray(), UpdatedAt = now };
-        await DirectoryAsync(before);
-        await IndexAsync(before);
+        await PublishAsync(before);
         return new CatalogWrite(CatalogOutcome.Ok, _product);
     }
 
@@ -360,6 +366,61 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             if (changed.Where(s => s.Variant.Barcodes.Any(b => Shard(b) == key)).ToArray() is { Length: > 0 } answers)
                 await shard.MapAsync(answers);
         }));
+    }
+
+    /// <summary>
+    /// After a commit, before the answer: the tenant's catalog cursor, the barcode directory and the
+    /// search index learn the change. The cursor is advanced even when the others fail: a stale
+    /// price would be charged.
+    /// </summary>
+    private async Task PublishAsync(Product? before)
+    {
+        try
+        {
+            await DirectoryAsync(before);
+            await IndexAsync(before);
+        }
+        finally
+        {
+            await AnnounceAsync(before);
+        }
+    }
+
+    private const int AnnounceAttempts = 3;
+
+    /// <summary>
+    /// Advances the tenant's catalog cursor past the variants this change touched (any whose scan
+    /// answer changed, added or gone), after the commit and before the answer, so that store grains
+    /// drop those prices at their next batch: a change answered 200 is charged from the next sale on.
+    /// If the tenant grain cannot be reached the change is answered as an error and the variants are
+    /// sent again with the next change (a lost tenant activation needs nothing: its successor's new
+    /// epoch makes every store drop its whole cache).
+    /// </summary>
+    private async Task AnnounceAsync(Product? before)
+    {
+        var was = before?.Variants.ToDictionary(v => v.Id, v => ScannedVariant.Of(before, v)) ?? [];
+        var now = _product?.Variants.ToDictionary(v => v.Id, v => ScannedVariant.Of(_product, v)) ?? [];
+        var changed = was.Where(w => !now.TryGetValue(w.Key, out var s) || !s.SameAs(w.Value)).Select(w => w.Key)
+            .Concat(now.Keys.Where(id => !was.ContainsKey(id)))
+            .Concat(_unannounced).Distinct().ToArray();
+        if (changed.Length == 0)
+            return;
+        _unannounced = changed;
+        var tenant = GrainFactory.Reference<ITenantGrain>(_tenantId);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await tenant.CatalogChangedAsync(changed);
+                _unannounced = [];
+                return;
+            }
+            catch (Exception e) when (attempt < AnnounceAttempts && e is OrleansMessageRejectionException or TimeoutException)
+            {
+                // Idempotent: recording a variant twice only costs stores a reload of it.
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt));
+            }
+        }
     }
 
     /// <summary>Tells the tenant's search index when what search matches (name, active, SKUs, barcodes) changed.</summary>

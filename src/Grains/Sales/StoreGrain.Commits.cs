@@ -122,7 +122,11 @@ public sealed partial class StoreGrain
             if (_reloadNeeded && _inFlight.Count == 0)
                 await LoadStoreAsync(CancellationToken.None);
             await RefreshConfigAsync();
-            await LoadStockAsync(batch.SelectMany(p => p.Sale.Lines.Select(l => l.VariantId)));
+            if (_exists)
+            {
+                batch = await PriceAsync(batch);
+                await LoadStockAsync(batch.SelectMany(p => p.Sale!.Lines.Select(l => l.VariantId)));
+            }
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or OrleansException or DatabaseFailureException)
         {
@@ -135,12 +139,14 @@ public sealed partial class StoreGrain
             Answer(batch, Missing(new SaleResult(SaleOutcome.StoreNotFound)));
             return;
         }
+        if (batch.Count == 0)
+            return; // every order refused at pricing
 
         var work = NextBatch();
         var now = DateTimeOffset.UtcNow;
         var businessDate = BusinessDate(now);
         foreach (var pending in batch)
-            work.Sell(pending.Sale, now, businessDate, _refuseNegativeStock);
+            work.Sell(pending.Sale!, now, businessDate, _refuseNegativeStock);
         if (work.Receipts.Count > 0)
         {
             _inFlight.Add(new InFlight(batch, work, WriteAsync(work)));
@@ -169,7 +175,7 @@ public sealed partial class StoreGrain
             Apply(work);
             foreach (var (pending, receipt) in accepted)
             {
-                Remember(new ReceiptRows.Stored(receipt, pending.Sale.RequestHash, _tenantId));
+                Remember(new ReceiptRows.Stored(receipt, pending.RequestHash, _tenantId));
                 Answer(pending, new SaleResult(SaleOutcome.Created, receipt));
             }
             AnswerRefused(work);
@@ -188,17 +194,17 @@ public sealed partial class StoreGrain
         {
             // An id committed before this activation's memory (a retry after failover, or an old
             // receipt): answer those from the database, and sell the rest again.
-            var ids = accepted.Select(a => a.Pending.Sale.Id).ToArray();
+            var ids = accepted.Select(a => a.Pending.Id).ToArray();
             try
             {
                 var existing = await ReceiptRows.LoadAsync(db, _tenantId, ids);
                 var taken = await TakenIdsAsync(ids);
-                foreach (var (pending, _) in accepted.Where(a => taken.Contains(a.Pending.Sale.Id)))
-                    Answer(pending, existing.TryGetValue(pending.Sale.Id, out var stored)
-                        ? Replay(stored, pending.Sale.RequestHash)
+                foreach (var (pending, _) in accepted.Where(a => taken.Contains(a.Pending.Id)))
+                    Answer(pending, existing.TryGetValue(pending.Id, out var stored)
+                        ? Replay(stored, pending.RequestHash)
                         // Another tenant's receipt: the same answer as any reuse of an id, and nothing of it.
-                        : new SaleResult(SaleOutcome.IdConflict, Detail: $"Receipt id {pending.Sale.Id} was already used with a different request."));
-                resell.AddRange(done.Sales.Where(p => !taken.Contains(p.Sale.Id)));
+                        : new SaleResult(SaleOutcome.IdConflict, Detail: $"Receipt id {pending.Id} was already used with a different request."));
+                resell.AddRange(done.Sales.Where(p => !taken.Contains(p.Id)));
                 return false;
             }
             catch (Exception lookup) when (lookup is NpgsqlException or TimeoutException)

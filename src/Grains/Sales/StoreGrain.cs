@@ -52,7 +52,16 @@ public sealed partial class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger,
     private readonly Dictionary<Guid, ReceiptRows.Stored> _recent = [];
     private readonly Queue<Guid> _recentOrder = new();
 
-    private sealed record PendingSale(SaleCommand Sale, TaskCompletionSource<SaleResult> Answer);
+    /// <summary>A sale waiting for its answer: priced by its caller, or an order priced at its batch.</summary>
+    private sealed class PendingSale(Guid id, byte[] requestHash)
+    {
+        public Guid Id { get; } = id;
+        public byte[] RequestHash { get; } = requestHash;
+        public SaleOrder? Order { get; init; }
+        /// <summary>The priced sale (null: an order not yet priced).</summary>
+        public SaleCommand? Sale { get; set; }
+        public TaskCompletionSource<SaleResult> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     /// <summary>A submitted batch: its sales (with any refused at the tip after it) and its commit.</summary>
     private sealed record InFlight(List<PendingSale> Sales, StoreBatch Batch, Task Commit);
@@ -74,19 +83,27 @@ public sealed partial class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger,
     {
         if (_recent.TryGetValue(sale.Id, out var stored))
             return Replay(stored, sale.RequestHash);
-        if (_unanswered.TryGetValue(sale.Id, out var twin))
-        {
-            // The same id is already on its way: share its outcome instead of selling twice.
-            var first = await twin.Answer.Task;
-            return first.Outcome == SaleOutcome.Created && first.Receipt is { } r
-                ? Replay(new ReceiptRows.Stored(r, twin.Sale.RequestHash, _tenantId), sale.RequestHash)
-                : first;
-        }
+        if (await TwinAsync(sale.Id, sale.RequestHash) is { } shared)
+            return shared;
         if (!_exists)
             return Missing(new SaleResult(SaleOutcome.StoreNotFound));
+        return await QueueAsync(new PendingSale(sale.Id, sale.RequestHash) { Sale = sale });
+    }
 
-        var pending = new PendingSale(sale, new TaskCompletionSource<SaleResult>(TaskCreationOptions.RunContinuationsAsynchronously));
-        _unanswered[sale.Id] = pending;
+    /// <summary>The same id is already on its way: its outcome, shared instead of selling twice (null: none is).</summary>
+    private async Task<SaleResult?> TwinAsync(Guid id, byte[] requestHash)
+    {
+        if (!_unanswered.TryGetValue(id, out var twin))
+            return null;
+        var first = await twin.Answer.Task;
+        return first.Outcome == SaleOutcome.Created && first.Receipt is { } r
+            ? Replay(new ReceiptRows.Stored(r, twin.RequestHash, _tenantId), requestHash)
+            : first;
+    }
+
+    private async Task<SaleResult> QueueAsync(PendingSale pending)
+    {
+        _unanswered[pending.Id] = pending;
         _queue.Add(pending);
         _salesArrived?.TrySetResult();
         if (!_committing)
@@ -130,19 +147,6 @@ public sealed partial class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger,
         }
         _stock.Clear();
         _reloadNeeded = false;
-    }
-
-    /// <summary>
-    /// The store's time zone and negative-stock policy, asked of the tenant grain (memory) before
-    /// every write, so a change to the store or the tenant settings applies to the very next sale.
-    /// </summary>
-    private async Task RefreshConfigAsync()
-    {
-        // A read-only call: ReadRetryFilter re-sends it if the tenant grain's silo is leaving.
-        var config = await GrainFactory.Reference<ITenantGrain>(_tenantId).GetStoreConfigAsync(_storeId);
-        _exists &= config.Exists;
-        _timeZone = TimeZoneInfo.TryFindSystemTimeZoneById(config.TimeZone, out var zone) ? zone : TimeZoneInfo.Utc;
-        _refuseNegativeStock = config.RefuseNegativeStock;
     }
 
     /// <summary>Loads the stock of the variants not yet in memory: one query for all of them.</summary>
@@ -196,7 +200,7 @@ public sealed partial class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger,
 
     private void Answer(PendingSale pending, SaleResult result)
     {
-        _unanswered.Remove(pending.Sale.Id);
+        _unanswered.Remove(pending.Id);
         pending.Answer.TrySetResult(result);
     }
 

@@ -3,8 +3,6 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using JowiShop.ApiHost.Infrastructure;
 using JowiShop.Grains.Abstractions;
-using JowiShop.Grains.Abstractions.Customers;
-using JowiShop.Grains.Abstractions.Catalog;
 using JowiShop.Grains.Abstractions.Sales;
 using JowiShop.Grains.Sales;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -49,10 +47,9 @@ public static class ReceiptEndpoints
     }
 
     private static async Task<Results<Created<Receipt>, ValidationProblem, ProblemHttpResult>> CreateReceipt(
-        ReceiptRequest request, ClaimsPrincipal user, IGrainFactory grains, VariantProducts variantProducts,
-        NpgsqlDataSource db, HttpContext http, CancellationToken ct)
+        ReceiptRequest request, ClaimsPrincipal user, IGrainFactory grains, NpgsqlDataSource db, HttpContext http, CancellationToken ct)
     {
-        var answer = await RingUpAsync(request, user, grains, variantProducts, http, ct);
+        var answer = await RingUpAsync(request, user, grains, http);
         // A retry of a sale that was committed (its answer lost) must get that sale back even if the
         // request would now be refused: the variant deactivated, the discount limit lowered, the
         // cashier reassigned. Otherwise the till rings it up again under a new id. Only refusals pay
@@ -67,7 +64,7 @@ public static class ReceiptEndpoints
     }
 
     private static async Task<Results<Created<Receipt>, ValidationProblem, ProblemHttpResult>> RingUpAsync(
-        ReceiptRequest request, ClaimsPrincipal user, IGrainFactory grains, VariantProducts variantProducts, HttpContext http, CancellationToken ct)
+        ReceiptRequest request, ClaimsPrincipal user, IGrainFactory grains, HttpContext http)
     {
         var errors = Validate(request);
         if (errors.Any)
@@ -81,65 +78,14 @@ public static class ReceiptEndpoints
         var storeId = request.StoreId!.Value;
         if (http.Refusal(storeId) is { } notAssigned)
             return notAssigned;
-        var tenant = grains.Reference<ITenantGrain>(tenantId);
-        // One tenant-grain call on the hot path: the terminal names its store. The store is looked
-        // up only to tell a missing store (404) from a wrong terminal (400); a deleted store whose
-        // terminal lingers is refused by the store grain itself (404).
-        if (await tenant.GetTerminalAsync(request.TerminalId!.Value) is not { } terminal || terminal.StoreId != storeId)
-            return await tenant.GetStoreAsync(storeId) is null
-                ? ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.")
-                : ApiProblems.Validation(new FieldErrors().Add("terminalId", $"terminal {request.TerminalId} is not a terminal of store {storeId}"));
-        if (request.CustomerId is { } customerId && await grains.Reference<ICustomerDirectoryGrain>(tenantId).GetAsync(customerId) is null)
-            return ApiProblems.Validation(new FieldErrors().Add("customerId", $"customer {customerId} does not exist"));
 
-        // Catalog prices and costs from the product grains (memory), one call per distinct variant, in parallel.
-        var variantIds = request.Items!.Select(i => i.VariantId!.Value).Distinct().ToArray();
-        var products = await variantProducts.ResolveAsync(tenantId, variantIds, ct);
-        var scanned = await Task.WhenAll(variantIds.Select(async v => products.TryGetValue(v, out var p)
-            ? await grains.Reference<IProductGrain>(p, tenantId.ToString()).GetVariantAsync(v)
-            : null));
-        var catalog = scanned.Where(s => s is not null).ToDictionary(s => s!.Variant.Id, s => s!);
-
-        var lines = new List<SaleLine>(request.Items!.Count);
-        for (var i = 0; i < request.Items.Count; i++)
-        {
-            var item = request.Items[i];
-            if (!catalog.TryGetValue(item.VariantId!.Value, out var variant))
-            {
-                errors.Add($"items[{i}].variantId", $"variant {item.VariantId} does not exist or was deleted");
-                continue;
-            }
-            if (!variant.Variant.Active || !variant.ProductActive)
-                errors.Add($"items[{i}].variantId", $"variant {item.VariantId} is not for sale (inactive)");
-            // Only weighed and measured goods sell in fractions; the unit is known only once the variant is.
-            errors.Require(variant.Variant.Unit != VariantUnit.Piece || decimal.IsInteger(item.Quantity!.Value), $"items[{i}].quantity",
-                "must be a whole number: the variant is sold by the piece");
-            var unitPrice = item.UnitPrice ?? variant.Variant.Price;
-            var discount = item.Discount ?? 0m;
-            errors.Require(discount <= ReceiptMath.Line(item.Quantity!.Value, unitPrice, 0).Gross, $"items[{i}].discount",
-                "may not exceed the line's price times quantity");
-            lines.Add(new SaleLine(variant.Variant.Id, item.Quantity.Value, unitPrice, discount, variant.Variant.Cost));
-        }
-        if (errors.Any)
-            return ApiProblems.Validation(errors);
-        if (await DiscountRefusalAsync(lines, catalog, user.GetRole(), tenant) is { } discountForbidden)
-            return discountForbidden;
-
-        var payments = request.Payments!.Select(p => new Payment(p.Method!.Value, p.Amount!.Value)).ToArray();
-        var (subtotal, _, total) = ReceiptMath.Totals(lines);
-        // Amounts the database can hold: a receipt that cannot be stored must be refused here,
-        // not fail the commit of the other sales grouped with it.
-        errors.Require(subtotal <= Amounts.MaxMoney, "items", $"the receipt's subtotal exceeds {Amounts.MaxMoney}")
-            .Require(payments.Sum(p => p.Amount) <= Amounts.MaxMoney, "payments", $"the payments add up to more than {Amounts.MaxMoney}");
-        if (errors.Any)
-            return ApiProblems.Validation(errors);
-        if (ReceiptMath.Change(total, payments, out var paymentProblem) is null)
-            return ApiProblems.Validation(new FieldErrors().Add("payments", paymentProblem!));
-
+        // One grain call per sale: the store grain checks the terminal and customer, prices the lines
+        // from its catalog cache and judges the discount (docs/receipts.md), answering as this endpoint did.
         var id = request.Id ?? Guid.CreateVersion7();
-        var sale = new SaleCommand(id, request.TerminalId!.Value, user.GetUserId(), request.CustomerId, lines, payments,
-            request.Note, SaleHash(request));
-        var result = await SellAsync(grains.Reference<IStoreGrain>(storeId, tenantId.ToString()), sale);
+        var order = new SaleOrder(id, request.TerminalId!.Value, user.GetUserId(), user.GetRole(), request.CustomerId,
+            request.Items!.Select(i => new SaleItem(i.VariantId!.Value, i.Quantity!.Value, i.UnitPrice, i.Discount)).ToArray(),
+            request.Payments!.Select(p => new Payment(p.Method!.Value, p.Amount!.Value)).ToArray(), request.Note, SaleHash(request));
+        var result = await SellAsync(grains.Reference<IStoreGrain>(storeId, tenantId.ToString()), order);
         switch (result.Outcome)
         {
             case SaleOutcome.Created or SaleOutcome.Replayed:
@@ -151,39 +97,19 @@ public static class ReceiptEndpoints
                     extensions: new Dictionary<string, object?> { ["code"] = "stock.insufficient", ["variantId"] = result.VariantId });
             case SaleOutcome.StoreNotFound:
                 return ApiProblems.NotFound("store.not_found", $"Store {storeId} does not exist.");
+            case SaleOutcome.Invalid:
+                var refused = new FieldErrors();
+                foreach (var error in result.Errors ?? [])
+                    refused.Add(error.Field, error.Message);
+                return ApiProblems.Validation(refused);
+            case SaleOutcome.DiscountForbidden:
+                return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: result.Detail,
+                    extensions: new Dictionary<string, object?> { ["code"] = "receipt.discount_forbidden", ["line"] = result.Line, ["maxDiscountPercent"] = result.MaxDiscountPercent });
             default:
                 http.Response.Headers.RetryAfter = "1";
                 return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "service.unavailable", "Service unavailable",
                     result.Detail ?? "The sale could not be committed; nothing was recorded. Retry with the same id.");
         }
-    }
-
-    /// <summary>
-    /// Null when every line's reduction is within the caller's role limit (tenant settings, percent of
-    /// the line's catalog price times quantity); else the 403. The reduction is what the line sells
-    /// below its catalog price, by discount or by a manager's lower unitPrice alike. Settings are
-    /// asked only for reduced sales.
-    /// </summary>
-    private static async Task<ProblemHttpResult?> DiscountRefusalAsync(IReadOnlyList<SaleLine> lines, Dictionary<Guid, ScannedVariant> catalog,
-        string role, ITenantGrain tenant)
-    {
-        if (role == Roles.Owner)
-            return null;
-        decimal? limit = null;
-        for (var i = 0; i < lines.Count; i++)
-        {
-            var catalogGross = ReceiptMath.Line(lines[i].Quantity, catalog[lines[i].VariantId].Variant.Price, 0).Gross;
-            var reduction = catalogGross - ReceiptMath.Line(lines[i].Quantity, lines[i].UnitPrice, lines[i].Discount).Total;
-            if (reduction <= 0m)
-                continue;
-            limit ??= (await tenant.GetSettingsAsync()).DiscountLimits.For(role);
-            // Compared as reduction * 100 <= gross * limit: exact in decimals, no division.
-            if (reduction * 100m > catalogGross * limit.Value)
-                return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden",
-                    detail: $"items[{i}]: a {role} may sell at most {limit}% below the catalog price (tenant setting maxDiscountPercent.{role}).",
-                    extensions: new Dictionary<string, object?> { ["code"] = "receipt.discount_forbidden", ["line"] = i, ["maxDiscountPercent"] = limit });
-        }
-        return null;
     }
 
     private const int SaleAttempts = 3;
@@ -193,13 +119,13 @@ public static class ReceiptEndpoints
     /// 503: during a membership change the store grain may be moving (its silo leaving) or briefly
     /// activated twice, where the fence refuses the stale copy's commit and it steps down.
     /// </summary>
-    private static async Task<SaleResult> SellAsync(IStoreGrain store, SaleCommand sale)
+    private static async Task<SaleResult> SellAsync(IStoreGrain store, SaleOrder order)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var result = await store.SellAsync(sale);
+                var result = await store.RingUpAsync(order);
                 if (result.Outcome != SaleOutcome.Unavailable || attempt == SaleAttempts)
                     return result;
             }

@@ -24,7 +24,8 @@ public static class LedgerStatements
             fences.Select(f => f.First.PreviousRefundSeq).ToArray(), fences.Select(f => f.Last.RefundSeq).ToArray(),
             fences.Select(f => f.First.PreviousToken).ToArray(), fences.Select(f => f.Last.Token).ToArray()));
 
-        var receipts = commits.SelectMany(c => c.Receipts.Select(r => (c.TenantId, r.Receipt, r.RequestHash))).ToArray();
+        // The store is the commit's, the one its fence checked (0015 dropped the receipts' key to stores on that ground).
+        var receipts = commits.SelectMany(c => c.Receipts.Select(r => (c.TenantId, c.StoreId, r.Receipt, r.RequestHash))).ToArray();
         if (receipts.Length > 0)
             batch.BatchCommands.Add(Sql.Command(
                 """
@@ -38,7 +39,7 @@ public static class LedgerStatements
                      AS r(id, tenant_id, store_id, terminal_id, cashier_id, customer_id, kind, refund_of, seq, number, business_date, created_at,
                           subtotal, discount_total, total, change_due, note, hash, lines, payments)
                 """,
-                receipts.Select(x => x.Receipt.Id).ToArray(), receipts.Select(x => x.TenantId).ToArray(), receipts.Select(x => x.Receipt.StoreId).ToArray(),
+                receipts.Select(x => x.Receipt.Id).ToArray(), receipts.Select(x => x.TenantId).ToArray(), receipts.Select(x => x.StoreId).ToArray(),
                 receipts.Select(x => x.Receipt.TerminalId).ToArray(), receipts.Select(x => x.Receipt.CashierId).ToArray(),
                 receipts.Select(x => x.Receipt.CustomerId).ToArray(), receipts.Select(x => x.Receipt.Kind == ReceiptKind.Refund ? "refund" : "sale").ToArray(),
                 receipts.Select(x => x.Receipt.RefundOf).ToArray(), receipts.Select(x => x.Receipt.SequenceNo).ToArray(),
@@ -102,9 +103,13 @@ public static class LedgerStatements
         if (updated.Length > 0)
             batch.BatchCommands.Add(Sql.Command(
                 """
-                UPDATE stock_levels l SET quantity = s.quantity, last_unit_cost = s.last_unit_cost, updated_at = now()
-                FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::numeric[], $5::numeric[]) AS s(tenant_id, store_id, variant_id, quantity, last_unit_cost)
-                WHERE l.tenant_id = s.tenant_id AND l.store_id = s.store_id AND l.variant_id = s.variant_id
+                WITH changed AS (
+                    UPDATE stock_levels l SET quantity = s.quantity, last_unit_cost = s.last_unit_cost, updated_at = now()
+                    FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::numeric[], $5::numeric[]) AS s(tenant_id, store_id, variant_id, quantity, last_unit_cost)
+                    WHERE l.tenant_id = s.tenant_id AND l.store_id = s.store_id AND l.variant_id = s.variant_id
+                    RETURNING 1)
+                -- Every level the grain knows to exist must be there (0017).
+                SELECT ledger_expect_rows((SELECT count(*) FROM changed), cardinality($1::uuid[]), 'stock level update')
                 """,
                 updated.Select(x => x.TenantId).ToArray(), updated.Select(x => x.StoreId).ToArray(), updated.Select(x => x.Level.VariantId).ToArray(),
                 updated.Select(x => x.Level.Quantity).ToArray(), updated.Select(x => x.Level.LastUnitCost).ToArray()));

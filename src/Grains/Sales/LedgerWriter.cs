@@ -12,7 +12,7 @@ namespace JowiShop.Grains.Sales;
 /// paid once for all of them. A store's commits in one transaction share one fence row, from what
 /// the first continued from to what the last leaves, so they apply in order or not at all.
 /// <para>
-/// A lane keeps up to <see cref="DefaultTransactionsInFlight"/> transactions in flight: the next
+/// A lane may keep more than one transaction in flight (`Ledger:TransactionsInFlight`): the next
 /// one is sent while the one before commits, so neither the round trip nor this process's work
 /// waits for the other's commit. The fence statement comes first and locks its stores' fence rows
 /// in store order (migration 0016), so PostgreSQL itself orders one store's chained commits: the
@@ -24,8 +24,11 @@ namespace JowiShop.Grains.Sales;
 /// rolled back whole; the writer then writes each part alone, in order, so one store's refusal
 /// stays its own, and fails the commits queued behind a failed one at once (they continue from a
 /// commit that did not happen). A transaction sent while another was in flight is rewritten the
-/// same way even when it held one part: its fence may have been judged before the commit it
-/// continues from landed, or against that commit's rolled-back first attempt. A deadlock or
+/// same way even when it held one part (after one whole resend when the one before committed
+/// cleanly): its fence may have been judged before the commit it continues from landed, or against
+/// that commit's rolled-back first attempt. One transaction in flight is the default: on the 2-core
+/// benchmark machine two made each transaction half as large and cost more CPU per receipt than
+/// they saved (docs/performance.md); machines where PostgreSQL has cores to spare may set more. A deadlock or
 /// serialization failure is retried whole (ordered fences leave no deadlock path between ledger
 /// transactions; the retry covers what else may lock a row). A lost connection leaves every
 /// part's outcome unknown, as for a store writing alone.
@@ -36,7 +39,7 @@ public sealed class LedgerWriter
     /// <summary>Lanes; a store always writes through the same lane, in order.</summary>
     public const int DefaultLanes = 1;
     /// <summary>Transactions a lane has in flight at once.</summary>
-    public const int DefaultTransactionsInFlight = 2;
+    public const int DefaultTransactionsInFlight = 1;
     /// <summary>Receipts (or movements) per transaction, so one transaction stays short.</summary>
     private const int MaxRows = 2048;
     /// <summary>Failed commits remembered for the ones queued behind them; more than this is a flood of failures, forgotten.</summary>
@@ -168,6 +171,21 @@ public sealed class LedgerWriter
             error = e;
         }
         var previous = await before;
+        if (overlapped && previous.Clean && error is PostgresException { SqlState: "JW001" })
+        {
+            // Its fence may have run before the commit it continues from, which has now landed:
+            // once more whole before splitting it (a 50-store transaction is not 50 round trips).
+            try
+            {
+                await ExecuteAsync(parts.Select(p => p.Commit).ToList());
+                error = null;
+                attempts = 2;
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+        }
         if (error is null)
         {
             foreach (var part in parts)

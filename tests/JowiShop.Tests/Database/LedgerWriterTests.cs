@@ -204,6 +204,26 @@ public sealed class LedgerWriterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_level_update_that_finds_no_row_refuses_the_commit_instead_of_losing_the_change()
+    {
+        // A store with no stock at all: the grain claiming a level row exists there is wrong.
+        var storeId = Guid.CreateVersion7();
+        await using (var create = _db.CreateCommand("INSERT INTO stores (id, tenant_id, name) VALUES ($1, $2, 'Empty')"))
+        {
+            create.Parameters.AddWithValue(storeId);
+            create.Parameters.AddWithValue(DemoTenant.TenantId);
+            await create.ExecuteNonQueryAsync();
+        }
+        var row = await StoreRowAsync(storeId);
+
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => new LedgerWriter(_db).CommitAsync(Commit(storeId, From(row), level: 5m)));
+
+        Assert.Equal("JW003", refused.SqlState);
+        Assert.Equal(row, await StoreRowAsync(storeId));
+        Assert.Null(await LevelAsync(storeId));
+    }
+
+    [Fact]
     public async Task A_transaction_chosen_as_a_deadlock_victim_is_sent_again_and_commits()
     {
         await using (var inject = _db.CreateCommand(

@@ -97,6 +97,10 @@ public sealed class SmallerLedgerMigrationTests
         Assert.Contains("batch remainders differ", failed.MessageText);
         Assert.Equal(3L, await ScalarAsync<long>(db, "SELECT count(*) FROM receipt_items"));
         Assert.Equal(6L, await ScalarAsync<long>(db, "SELECT count(*) FROM stock_movements"));
+        // Rolled back whole: the old tables are still tables, the new ones absent.
+        Assert.Equal("r", await ScalarAsync<string>(db, "SELECT relkind::text FROM pg_class WHERE oid = 'receipt_items'::regclass"));
+        Assert.Equal("r", await ScalarAsync<string>(db, "SELECT relkind::text FROM pg_class WHERE oid = 'stock_batches'::regclass"));
+        Assert.True(await ScalarAsync<bool>(db, "SELECT to_regclass('stock_lots') IS NULL"));
     }
 
     private static async Task<NpgsqlDataSource> UpTo0014Async()

@@ -33,6 +33,9 @@ public static partial class RequestRules
     {
         options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         options.AllowDuplicateProperties = false;
+        // Numbers are JSON numbers: the web defaults also read "12" as 12, which the document cannot describe
+        // without making money a string (and generators a double or a union).
+        options.NumberHandling = JsonNumberHandling.Strict;
         options.Converters.Add(new StrictStringConverter());
         // The built-in JsonObject reader throws ArgumentException on a duplicate key (a 500), whatever the options say.
         options.Converters.Add(new StrictJsonObjectConverter());

@@ -1,0 +1,304 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.OpenApi;
+
+namespace JowiShop.ApiHost.Infrastructure;
+
+/// <summary>A problem status an endpoint answers beyond those derived from its metadata, with the codes it carries.</summary>
+public sealed record ProblemAnswer(int Status, IReadOnlyList<string> Codes);
+
+/// <summary>
+/// The OpenAPI document as the contract (docs/api.md): one <c>Problem</c> schema for every error answer,
+/// and on every operation every status it can answer. What follows from an endpoint's metadata is derived
+/// here (400 where input is read, 401/403 from its authorization, 404 where a route value is looked up,
+/// 413/415 where a body is read, 429 where a limiter applies, 503 wherever a grain or the database is
+/// reached); what only the handler knows (a 409, a store-scope 403, a specific 404 code) is declared on
+/// the endpoint with <see cref="ProducesProblems{TBuilder}"/>. A derived status is never guessed from
+/// the handler's code.
+/// </summary>
+public static class ApiContract
+{
+    public const string ProblemSchema = "Problem";
+    public const string ProblemCodes = "x-problem-codes";
+    public const string ProblemMediaType = "application/problem+json";
+
+    /// <summary>Declares a problem status the endpoint answers and the <c>code</c> values it may carry.</summary>
+    public static TBuilder ProducesProblems<TBuilder>(this TBuilder builder, int status, params string[] codes) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new ProblemAnswer(status, codes));
+
+    /// <summary>Marks an endpoint that reaches no grain and no database (liveness): it cannot answer 503.</summary>
+    public static TBuilder TouchesNothing<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new TouchesNothingMetadata());
+
+    public sealed class TouchesNothingMetadata;
+
+    // The 401 codes a bearer-protected operation may answer (AuthProblems tells them apart).
+    private static readonly string[] TokenRefusals = ["auth.unauthenticated", "auth.token_invalid", "auth.token_expired", "auth.session_ended"];
+
+    private static readonly Dictionary<int, string> Descriptions = new()
+    {
+        [400] = "The request was refused as it stands: `errors` names each field (by JSON path) and what it must be. Nothing was written.",
+        [401] = "No valid access token: `code` tells missing, malformed, expired or ended (revoked) apart. Log in (or refresh) and retry.",
+        [403] = "Authenticated, but not allowed: `detail` names the role or the store needed.",
+        [404] = "No such resource in this tenant (another tenant's ids answer the same).",
+        [409] = "Conflicts with the current state: `code` says which; extension fields (e.g. `conflictingVariantId`) name what it conflicts with.",
+        [413] = "The request body is larger than this operation accepts.",
+        [415] = "The body must be JSON: send `Content-Type: application/json`.",
+        [429] = "Too many requests: wait `Retry-After` seconds.",
+        [503] = "A backing service is unavailable and nothing was recorded: retry after `Retry-After` seconds (a write with the same id).",
+    };
+
+    /// <summary>Operation transformer: operationId, security, and every problem status with its codes.</summary>
+    public static Task DescribeOperation(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var description = context.Description;
+        var metadata = description.ActionDescriptor.EndpointMetadata;
+        var method = description.HttpMethod ?? "GET";
+        operation.OperationId ??= OperationId(method, description.RelativePath ?? "", metadata);
+
+        var answers = new SortedDictionary<int, SortedSet<string>>();
+        void Add(int status, IEnumerable<string> codes)
+        {
+            if (!answers.TryGetValue(status, out var set))
+                answers[status] = set = new SortedSet<string>(StringComparer.Ordinal);
+            set.UnionWith(codes);
+        }
+
+        var hasBody = operation.RequestBody is not null;
+        var parameters = operation.Parameters ?? [];
+        // A route value that does not fit its constraint, or an id of nothing (or of another tenant): 404.
+        if (parameters.Any(p => p.In == ParameterLocation.Path))
+            Add(404, ["resource.not_found"]);
+        // A UUID route value that does not parse fails the route constraint (404); any other value read can be refused.
+        if (hasBody || parameters.Any(p => p.In != ParameterLocation.Path || p.Schema?.Format != "uuid"))
+            Add(400, ["validation.failed", "request.malformed"]);
+        if (hasBody)
+        {
+            Add(400, ["request.invalid_value"]);
+            Add(413, ["request.too_large"]);
+            Add(415, ["request.unsupported_media_type"]);
+        }
+
+        var anonymous = metadata.OfType<IAllowAnonymous>().Any();
+        var policies = metadata.OfType<IAuthorizeData>().Select(a => a.Policy).OfType<string>().Distinct().ToList();
+        if (anonymous)
+            operation.Security = []; // no token: the document's global bearer requirement does not apply
+        else if (metadata.OfType<IAuthorizeData>().Any())
+        {
+            Add(401, TokenRefusals);
+            // Every token carries a staff role, so the staff policy itself never refuses; the others do.
+            if (policies.Any(p => p != Policies.Staff))
+                Add(403, ["auth.forbidden"]);
+            // The tenant write limiter (RateLimits) counts every authenticated write.
+            if (method is "POST" or "PUT" or "PATCH" or "DELETE")
+                Add(429, ["request.rate_limited"]);
+        }
+        if (metadata.OfType<EnableRateLimitingAttribute>().Any())
+            Add(429, ["request.rate_limited"]);
+        // Everything but liveness (short-circuited, it touches nothing) reaches a grain or the database.
+        if (!metadata.OfType<TouchesNothingMetadata>().Any())
+            Add(503, ["service.unavailable"]);
+        foreach (var declared in metadata.OfType<ProblemAnswer>())
+            Add(declared.Status, declared.Codes);
+
+        operation.Responses ??= new OpenApiResponses();
+        // The framework's own error entries (HttpValidationProblemDetails, ProblemDetails) give way to the one Problem schema.
+        foreach (var status in operation.Responses.Keys.Where(k => int.TryParse(k, out var s) && s >= 400).ToList())
+            if (!answers.ContainsKey(int.Parse(status)))
+                Add(int.Parse(status), []);
+        foreach (var (status, codes) in answers)
+            operation.Responses[status.ToString()] = ProblemResponse(status, codes, policies, context.Document);
+        return Task.CompletedTask;
+    }
+
+    private static OpenApiResponse ProblemResponse(int status, IReadOnlyCollection<string> codes, IReadOnlyList<string> policies, OpenApiDocument? document)
+    {
+        var text = Descriptions.GetValueOrDefault(status, "A problem document.");
+        if (status == 403 && policies.FirstOrDefault(p => p != Policies.Staff) is { } policy)
+            text += $" Policy `{policy}`: {AuthProblems.RolesOf(policy)}.";
+        if (codes.Count > 0)
+            text += " Codes: " + string.Join(", ", codes.Select(c => $"`{c}`")) + ".";
+        var response = new OpenApiResponse
+        {
+            Description = text,
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                [ProblemMediaType] = new() { Schema = new OpenApiSchemaReference(ProblemSchema, document) },
+            },
+            Extensions = new Dictionary<string, IOpenApiExtension>
+            {
+                [ProblemCodes] = new JsonNodeExtension(new JsonArray([.. codes.Select(c => (JsonNode)JsonValue.Create(c))])),
+            },
+        };
+        if (status is 429 or 503)
+            response.Headers = new Dictionary<string, IOpenApiHeader>
+            {
+                ["Retry-After"] = new OpenApiHeader
+                {
+                    Description = "Seconds to wait before retrying.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "0" },
+                },
+            };
+        return response;
+    }
+
+    // Handler names that say what they do only with their tag: List (customers), Get (employee)...
+    private static readonly string[] GenericVerbs = ["List", "Get", "Create", "Update", "Delete"];
+
+    /// <summary>
+    /// A stable operationId from the handler's name, made unique with the tag where the name is generic
+    /// ("List" under Customers: listCustomers; "Get": getCustomer; "ByPhone": getCustomerByPhone). An
+    /// explicit <c>.WithName</c> wins (the framework sets it before this runs).
+    /// </summary>
+    private static string OperationId(string method, string path, IList<object> metadata)
+    {
+        var handler = metadata.OfType<MethodInfo>().FirstOrDefault();
+        var tag = metadata.OfType<ITagsMetadata>().SelectMany(t => t.Tags).FirstOrDefault() ?? "";
+        if (handler is null || handler.IsDefined(typeof(CompilerGeneratedAttribute)) || handler.Name.Contains('<'))
+            return Camel(method.ToLowerInvariant() + string.Concat(path.Split('/', '{', '}', ':', '-').Where(s => s.Length > 0 && s != "api" && s != "v1" && s != "guid").Select(Pascal)));
+        var name = handler.Name;
+        if (name == "List")
+            return "list" + Pascal(tag);
+        if (GenericVerbs.Contains(name))
+            return Camel(name) + Singular(tag);
+        if (name.StartsWith("By", StringComparison.Ordinal))
+            return "get" + Singular(tag) + name;
+        return Camel(name);
+    }
+
+    private static string Singular(string tag) =>
+        tag.EndsWith("ies", StringComparison.Ordinal) ? tag[..^3] + "y" : tag.EndsWith('s') ? tag[..^1] : tag;
+
+    private static string Pascal(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
+
+    private static string Camel(string s) => s.Length == 0 ? s : char.ToLowerInvariant(s[0]) + s[1..];
+
+    /// <summary>
+    /// Schema transformer: money and quantities are decimals, JSON numbers only (strings are refused,
+    /// see <see cref="RequestRules.Configure"/>), documented as <c>format: decimal</c> so that generators
+    /// do not emit a binary double.
+    /// </summary>
+    public static Task DescribeNumbers(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        var type = context.JsonTypeInfo.Type;
+        if ((Nullable.GetUnderlyingType(type) ?? type) != typeof(decimal))
+            return Task.CompletedTask;
+        var nullable = (schema.Type ?? 0).HasFlag(JsonSchemaType.Null) || Nullable.GetUnderlyingType(type) is not null && schema.Type is null;
+        schema.Type = nullable ? JsonSchemaType.Number | JsonSchemaType.Null : JsonSchemaType.Number;
+        schema.Format = "decimal";
+        schema.Pattern = null;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Document transformer: the Problem schema, the document's description, and the readiness probe (not an API-explorer endpoint).</summary>
+    public static Task DescribeDocument(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.Info ??= new OpenApiInfo();
+        document.Info.Title = "JowiShop API";
+        document.Info.Description =
+            "Multi-tenant point-of-sale backend: tills scan barcodes and ring up receipts; back offices manage stores, staff, catalog, stock and customers. " +
+            "The tenant always comes from the access token (POST /api/v1/auth/login). Every error is an RFC 9457 problem document (`Problem`) " +
+            "with a stable `code`; each operation lists the statuses it answers and, in `x-problem-codes`, the codes each may carry.";
+        document.Components ??= new OpenApiComponents();
+        document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
+        document.Components.Schemas[ProblemSchema] = Problem();
+        // Nothing refers to the framework's validation schema once every error answer is a Problem.
+        document.Components.Schemas.Remove("HttpValidationProblemDetails");
+        document.Components.Schemas.Remove("ProblemDetails");
+
+        document.Paths ??= new OpenApiPaths();
+        if (!document.Paths.ContainsKey("/api/v1/health/ready"))
+            document.Paths["/api/v1/health/ready"] = Readiness(document);
+        return Task.CompletedTask;
+    }
+
+    private static OpenApiSchema Text(string description, string? format = null) =>
+        new() { Type = JsonSchemaType.String, Format = format, Description = description };
+
+    /// <summary>The Problem schema (the tests validate real answers against this same object).</summary>
+    public static OpenApiSchema Problem() => new()
+    {
+        Type = JsonSchemaType.Object,
+        Description = "An RFC 9457 problem document. `code` is stable and machine-readable; `detail` says what to do.",
+        Required = new HashSet<string> { "title", "status", "code", "traceId" },
+        Properties = new Dictionary<string, IOpenApiSchema>
+        {
+            ["type"] = Text("A URI naming the kind of problem (the status's RFC section)."),
+            ["title"] = Text("A short summary of the kind of problem."),
+            ["status"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "400", Maximum = "599", Description = "The HTTP status." },
+            ["detail"] = Text("What went wrong in this request, and what to do about it."),
+            ["instance"] = Text("The request this problem is about."),
+            ["code"] = new OpenApiSchema
+            {
+                Type = JsonSchemaType.String, Pattern = "^[a-z_]+\\.[a-z_]+$",
+                Description = "Stable machine-readable code, e.g. `stock.insufficient`; the operation's `x-problem-codes` list those it may carry.",
+            },
+            ["traceId"] = Text("The request's trace id, as in the server's logs."),
+            ["errors"] = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Description = "Field errors (400): the JSON path of each refused field (`items[0].quantity`, `body` for the body as a whole) and what it must be.",
+                AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String } },
+            },
+            ["conflictingId"] = Text("409: the resource that already holds the value (e.g. a customer's phone or card).", "uuid"),
+            ["conflictingVariantId"] = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Null, Format = "uuid", Description = "409: the variant that holds the SKU or barcode." },
+            ["conflictingValue"] = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Null, Description = "409: the SKU or barcode that is taken." },
+            ["variantId"] = Text("409 `stock.insufficient`: the variant short of stock.", "uuid"),
+            ["line"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Description = "403 `receipt.discount_forbidden`: the receipt line (from 0)." },
+            ["maxDiscountPercent"] = new OpenApiSchema { Type = JsonSchemaType.Number, Format = "decimal", Description = "403 `receipt.discount_forbidden`: the caller's limit." },
+        },
+    };
+
+    private static OpenApiPathItem Readiness(OpenApiDocument document)
+    {
+        var status = new OpenApiSchema
+        {
+            Type = JsonSchemaType.String,
+            Enum = [JsonValue.Create("ok"), JsonValue.Create("degraded"), JsonValue.Create("down")],
+        };
+        var body = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            Required = new HashSet<string> { "status" },
+            Properties = new Dictionary<string, IOpenApiSchema>
+            {
+                ["status"] = status,
+                ["checks"] = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    Description = "Operators only (Operations:OperatorTenants): each check (postgres, redis, silo) with its status.",
+                    AdditionalProperties = new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Object,
+                        Properties = new Dictionary<string, IOpenApiSchema> { ["status"] = status, ["description"] = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Null } },
+                    },
+                },
+            },
+        };
+        OpenApiResponse Answer(string description) => new()
+        {
+            Description = description,
+            Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = body } },
+        };
+        var operation = new OpenApiOperation
+        {
+            OperationId = "getReadiness",
+            Summary = "Readiness: PostgreSQL, Redis and the silo.",
+            Description = "`ok` or `degraded` (only Redis down) is 200; PostgreSQL or the silo down is 503 `down`. A valid operator token also gets each check.",
+            Tags = new HashSet<OpenApiTagReference> { new("Health", document) },
+            Security = [],
+            Responses = new OpenApiResponses
+            {
+                ["200"] = Answer("Ready (`ok`), or `degraded` when only Redis is down."),
+                ["503"] = Answer("Not ready (`down`): PostgreSQL or the silo is unavailable."),
+            },
+        };
+        return new OpenApiPathItem { Operations = new Dictionary<HttpMethod, OpenApiOperation> { [HttpMethod.Get] = operation } };
+    }
+}

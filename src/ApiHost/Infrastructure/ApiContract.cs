@@ -13,6 +13,9 @@ namespace JowiShop.ApiHost.Infrastructure;
 /// <summary>A problem status an endpoint answers beyond those derived from its metadata, with the codes it carries.</summary>
 public sealed record ProblemAnswer(int Status, IReadOnlyList<string> Codes);
 
+/// <summary>A query value's bounds as the handler enforces them (a number's range, a text's length), and whether it must be sent.</summary>
+public sealed record QueryBounds(string Name, int Minimum, int Maximum, int? Default = null, bool Required = false);
+
 /// <summary>
 /// The OpenAPI document as the contract (docs/api.md): one <c>Problem</c> schema for every error answer,
 /// and on every operation every status it can answer. What follows from an endpoint's metadata is derived
@@ -31,6 +34,11 @@ public static class ApiContract
     /// <summary>Declares a problem status the endpoint answers and the <c>code</c> values it may carry.</summary>
     public static TBuilder ProducesProblems<TBuilder>(this TBuilder builder, int status, params string[] codes) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new ProblemAnswer(status, codes));
+
+    /// <summary>Declares the bounds the handler enforces on a query value (for a string: its length).</summary>
+    public static TBuilder WithQueryBounds<TBuilder>(this TBuilder builder, string name, int minimum, int maximum, int? @default = null, bool required = false)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new QueryBounds(name, minimum, maximum, @default, required));
 
     /// <summary>Marks an endpoint that reaches no grain and no database (liveness): it cannot answer 503.</summary>
     public static TBuilder TouchesNothing<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
@@ -85,6 +93,8 @@ public static class ApiContract
             Add(415, ["request.unsupported_media_type"]);
         }
 
+        DescribeBounds(parameters, metadata);
+
         var anonymous = metadata.OfType<IAllowAnonymous>().Any();
         var policies = metadata.OfType<IAuthorizeData>().Select(a => a.Policy).OfType<string>().Distinct().ToList();
         if (anonymous)
@@ -107,6 +117,17 @@ public static class ApiContract
         foreach (var declared in metadata.OfType<ProblemAnswer>())
             Add(declared.Status, declared.Codes);
 
+        // Who may call it, in words (the roles are otherwise only the policy's name).
+        if (!anonymous && policies.Count > 0)
+        {
+            var who = $"Who: {AuthProblems.RolesOf(policies.FirstOrDefault(p => p != Policies.Staff) ?? Policies.Staff)}.";
+            if (answers.TryGetValue(403, out var forbidden) && forbidden.Contains("store.not_assigned"))
+                who += " Cashiers and managers only at the stores they are assigned to (403 `store.not_assigned`).";
+            operation.Description = string.IsNullOrEmpty(operation.Description) ? who : operation.Description + "\n\n" + who;
+        }
+        else if (anonymous && string.IsNullOrEmpty(operation.Description))
+            operation.Description = "Who: anyone; no token.";
+
         operation.Responses ??= new OpenApiResponses();
         // The framework's own error entries (HttpValidationProblemDetails, ProblemDetails) give way to the one Problem schema.
         foreach (var status in operation.Responses.Keys.Where(k => int.TryParse(k, out var s) && s >= 400).ToList())
@@ -115,6 +136,35 @@ public static class ApiContract
         foreach (var (status, codes) in answers)
             operation.Responses[status.ToString()] = ProblemResponse(status, codes, policies, context.Document);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Paging values as <see cref="Paging.TryCreate"/> checks them (page from 1, limit 1 to
+    /// <see cref="PageRequest.MaxLimit"/>) wherever both are read, and the declared bounds of others.
+    /// </summary>
+    private static void DescribeBounds(IList<IOpenApiParameter> parameters, IList<object> metadata)
+    {
+        var query = parameters.Where(p => p.In == ParameterLocation.Query).OfType<OpenApiParameter>().ToDictionary(p => p.Name!);
+        var bounds = metadata.OfType<QueryBounds>().ToList();
+        if (query.ContainsKey("page") && query.ContainsKey("limit"))
+            bounds.InsertRange(0, [new QueryBounds("page", 1, int.MaxValue, 1), new QueryBounds("limit", 1, JowiShop.Grains.Abstractions.PageRequest.MaxLimit, JowiShop.Grains.Abstractions.PageRequest.DefaultLimit)]);
+        foreach (var bound in bounds)
+        {
+            if (!query.TryGetValue(bound.Name, out var parameter) || parameter.Schema is not OpenApiSchema schema)
+                continue;
+            if ((schema.Type ?? 0).HasFlag(JsonSchemaType.String))
+                (schema.MinLength, schema.MaxLength) = (bound.Minimum, bound.Maximum);
+            else
+            {
+                schema.Minimum = bound.Minimum.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (bound.Maximum != int.MaxValue)
+                    schema.Maximum = bound.Maximum.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (bound.Default is { } value)
+                    schema.Default = JsonValue.Create(value);
+            }
+            if (bound.Required)
+                parameter.Required = true;
+        }
     }
 
     private static OpenApiResponse ProblemResponse(int status, IReadOnlyCollection<string> codes, IReadOnlyList<string> policies, OpenApiDocument? document)
@@ -212,11 +262,35 @@ public static class ApiContract
         document.Components.Schemas.Remove("HttpValidationProblemDetails");
         document.Components.Schemas.Remove("ProblemDetails");
 
+        // Clients join paths to the server URL: "http://host/" + "/api/v1" would make "//api/v1".
+        foreach (var server in document.Servers ?? [])
+            server.Url = server.Url?.TrimEnd('/');
+        document.Tags ??= new HashSet<OpenApiTag>();
+        foreach (var tag in document.Tags)
+            tag.Description ??= TagDescriptions.GetValueOrDefault(tag.Name ?? "");
+
         document.Paths ??= new OpenApiPaths();
         if (!document.Paths.ContainsKey("/api/v1/health/ready"))
             document.Paths["/api/v1/health/ready"] = Readiness(document);
         return Task.CompletedTask;
     }
+
+    private static readonly Dictionary<string, string> TagDescriptions = new()
+    {
+        ["Health"] = "Liveness, readiness and (operators) the barcode cache.",
+        ["Auth"] = "Register a business, log in, refresh, log out, change the password. Access tokens live 15 minutes; refresh tokens work once.",
+        ["Tenant"] = "The business's settings: currency, time zone, negative stock, discount limits per role.",
+        ["Stores"] = "The business's shops.",
+        ["Terminals"] = "Tills, each at one store.",
+        ["Products"] = "The catalog: products with their variants (SKU, barcodes, price, unit), and the till's barcode scan.",
+        ["Categories"] = "A tree of product categories.",
+        ["Receipts"] = "Sales and refunds, with the id as the idempotency key; lookups by number and the daily report.",
+        ["Inventory"] = "Stock in (receivings), corrections and write-offs (adjustments), transfers between stores, stock levels.",
+        ["Customers"] = "Customers and the till's lookups by phone, email or loyalty card.",
+        ["Employees"] = "Staff logins, their roles and stores, and the transfer of ownership.",
+        ["Search"] = "One query across products, customers and stores.",
+        ["Audit"] = "The audit trail of security-relevant and money-relevant actions.",
+    };
 
     private static OpenApiSchema Text(string description, string? format = null) =>
         new() { Type = JsonSchemaType.String, Format = format, Description = description };

@@ -231,8 +231,11 @@ public static partial class RequestRules
         else if (NotProvided().Match(bad.Message) is { Success: true } missing)
             (field, message) = missing.Groups["body"].Success ? (BodyField, "is required: a JSON object") : (missing.Groups["name"].Value, "is required");
         else
-            return (bad.StatusCode, bad.StatusCode == StatusCodes.Status400BadRequest ? "request.malformed" : ApiProblems.DefaultCode(bad.StatusCode),
-                "The request could not be read.", null);
+            // Nothing names the field: the framework's own words are never passed on (they name CLR types and services).
+            return bad.StatusCode == StatusCodes.Status400BadRequest
+                ? (bad.StatusCode, "request.malformed", "The request could not be read: send a JSON object as the body and values of the documented types.",
+                    new() { [BodyField] = ["could not be read"] })
+                : (bad.StatusCode, ApiProblems.DefaultCode(bad.StatusCode), "The request could not be read.", null);
         return (StatusCodes.Status400BadRequest, "request.malformed", $"{field}: {message}", new() { [field] = [message] });
     }
 

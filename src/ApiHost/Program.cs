@@ -117,6 +117,7 @@ builder.Services.AddSingleton(new RedisConnection(SiloConfiguration.RedisOptions
 builder.Services.AddReadinessChecks();
 // The document is the contract (docs/api.md): every status, the Problem schema, operationIds, decimals.
 builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecurityScheme>().AddDocumentTransformer(ApiContract.DescribeDocument)
+    .AddDocumentTransformer(RequestShapes.Describe)
     .AddSchemaTransformer(RequestRules.DescribeStrictTypes).AddSchemaTransformer(ApiContract.DescribeNumbers)
     .AddOperationTransformer(ApiContract.DescribeOperation));
 

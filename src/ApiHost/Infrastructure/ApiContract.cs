@@ -237,6 +237,9 @@ public static class ApiContract
     public static Task DescribeNumbers(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
         var type = context.JsonTypeInfo.Type;
+        // Enums are strings (JsonStringEnumConverter), which the exporter leaves out of the schema.
+        if (type.IsEnum && schema.Enum is { Count: > 0 } && schema.Type is null)
+            schema.Type = JsonSchemaType.String;
         if ((Nullable.GetUnderlyingType(type) ?? type) != typeof(decimal))
             return Task.CompletedTask;
         var nullable = (schema.Type ?? 0).HasFlag(JsonSchemaType.Null) || Nullable.GetUnderlyingType(type) is not null && schema.Type is null;

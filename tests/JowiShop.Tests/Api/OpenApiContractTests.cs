@@ -156,6 +156,36 @@ public sealed class OpenApiContractTests(ApiFixture api, ITestOutputHelper outpu
         : [type.GetString()!];
 
     [Fact]
+    public async Task Request_bodies_are_typed_optional_fields_optional_and_null_only_where_it_clears()
+    {
+        var document = await DocumentAsync();
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        var text = document.GetRawText();
+        // Every $ref resolves (a schema removed while still referenced would break every generator).
+        foreach (System.Text.RegularExpressions.Match reference in System.Text.RegularExpressions.Regex.Matches(text, "\"#/components/schemas/([^\"]+)\""))
+            Assert.True(schemas.TryGetProperty(reference.Groups[1].Value, out _), $"dangling {reference.Value}");
+        var patches = Operations(document).Where(o => o.Method == "PATCH").ToList();
+        Assert.Equal(7, patches.Count);
+        foreach (var (path, _, operation) in patches)
+        {
+            var reference = operation.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!;
+            var schema = schemas.GetProperty(reference.Split('/')[^1]);
+            Assert.True(schema.GetProperty("properties").EnumerateObject().Any(), $"PATCH {path}: untyped body {reference}");
+            Assert.False(schema.TryGetProperty("required", out _), $"PATCH {path}: a merge patch requires nothing");
+        }
+        var store = schemas.GetProperty("StorePatch").GetProperty("properties");
+        Assert.Contains("null", Types(store.GetProperty("address")));
+        Assert.DoesNotContain("null", Types(store.GetProperty("name")));
+        foreach (var request in RequestShapes.Required.Keys)
+        {
+            var schema = schemas.GetProperty(request);
+            foreach (var property in schema.GetProperty("properties").EnumerateObject())
+                Assert.False(Types(property.Value).Contains("null") || property.Value.TryGetProperty("oneOf", out _), $"{request}.{property.Name} is nullable");
+        }
+        Assert.Equal(["storeId", "terminalId", "items", "payments"], schemas.GetProperty("ReceiptRequest").GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    [Fact]
     public async Task The_document_serves_the_Problem_schema_the_answers_are_checked_against()
     {
         var document = await DocumentAsync();

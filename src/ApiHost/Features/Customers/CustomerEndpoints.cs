@@ -29,7 +29,8 @@ public static class CustomerEndpoints
         group.MapPost("/", Create).RequireAuthorization(Policies.Manager).WithSummary("Create a customer.")
             .ProducesProblems(409, "customer.phone_taken", "customer.card_taken");
         group.MapPatch("/{id:guid}", Update).RequireAuthorization(Policies.Manager).WithSummary("Change a customer (absent: unchanged; null: cleared).")
-            .ProducesProblems(404, "customer.not_found").ProducesProblems(409, "customer.phone_taken", "customer.card_taken");
+            .ProducesProblems(404, "customer.not_found").ProducesProblems(409, "customer.phone_taken", "customer.card_taken")
+            .AcceptsMergePatch<CustomerRequest>(["phone", "email", "cardCode", "notes"]);
         group.MapDelete("/{id:guid}", Delete).RequireAuthorization(Policies.Manager).WithSummary("Soft-delete a customer; old receipts keep it.")
             .ProducesProblems(404, "customer.not_found");
         return api;

@@ -25,7 +25,8 @@ public static class CategoryEndpoints
             .ProducesProblems(404, "category.not_found");
         group.MapPost("/", Create).RequireAuthorization(Policies.Manager).WithSummary("Create a category, optionally under a parent.");
         group.MapPatch("/{id:guid}", Update).RequireAuthorization(Policies.Manager).WithSummary("Rename or move a category (no cycles).")
-            .ProducesProblems(404, "category.not_found");
+            .ProducesProblems(404, "category.not_found")
+            .AcceptsMergePatch<CategoryRequest>(["parentId"]);
         group.MapDelete("/{id:guid}", Delete).RequireAuthorization(Policies.Manager).WithSummary("Soft-delete a category with no live children or products.")
             .ProducesProblems(404, "category.not_found").ProducesProblems(409, "category.in_use");
         return api;

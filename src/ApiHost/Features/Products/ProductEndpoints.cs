@@ -30,7 +30,8 @@ public static class ProductEndpoints
             .WithSummary("Create a product with its variants.")
             .ProducesProblems(400, "category.not_found").ProducesProblems(409, "variant.sku_taken", "variant.barcode_taken", "resource.exists");
         group.MapPatch("/{id:guid}", UpdateProduct).RequireAuthorization(Policies.Manager).WithSummary("Change a product's fields.")
-            .ProducesProblems(400, "category.not_found").ProducesProblems(404, "product.not_found").ProducesProblems(409, "variant.sku_taken", "variant.barcode_taken");
+            .ProducesProblems(400, "category.not_found").ProducesProblems(404, "product.not_found").ProducesProblems(409, "variant.sku_taken", "variant.barcode_taken")
+            .AcceptsMergePatch<ProductRequest>(["description", "categoryId"], "variants");
         group.MapDelete("/{id:guid}", DeleteProduct).RequireAuthorization(Policies.Manager)
             .WithSummary("Soft-delete a product and its variants; old receipts keep them.")
             .ProducesProblems(404, "product.not_found");
@@ -38,7 +39,8 @@ public static class ProductEndpoints
             .ProducesProblems(404, "product.not_found").ProducesProblems(409, "variant.sku_taken", "variant.barcode_taken", "resource.exists");
         group.MapPatch("/{id:guid}/variants/{variantId:guid}", UpdateVariant).RequireAuthorization(Policies.Manager)
             .WithSummary("Change a variant: name, SKU, barcodes, price, cost, unit, active.")
-            .ProducesProblems(404, "product.not_found", "variant.not_found").ProducesProblems(409, "variant.sku_taken", "variant.barcode_taken");
+            .ProducesProblems(404, "product.not_found", "variant.not_found").ProducesProblems(409, "variant.sku_taken", "variant.barcode_taken")
+            .AcceptsMergePatch<VariantRequest>(["cost"]);
         group.MapDelete("/{id:guid}/variants/{variantId:guid}", DeleteVariant).RequireAuthorization(Policies.Manager)
             .WithSummary("Soft-delete a variant.")
             .ProducesProblems(404, "product.not_found", "variant.not_found");

@@ -25,7 +25,8 @@ public static class StoreEndpoints
         stores.MapPost("/", CreateStore).RequireAuthorization(Policies.Admin).WithSummary("Open a store.");
         stores.MapPatch("/{id:guid}", UpdateStore).RequireAuthorization(Policies.Admin)
             .WithSummary("Change a store: name, address, phone, timeZone, allowNegativeStock (null: the tenant's setting).")
-            .ProducesProblems(404, "store.not_found");
+            .ProducesProblems(404, "store.not_found")
+            .AcceptsMergePatch<StoreRequest>(["address", "phone", "timeZone", "allowNegativeStock"]);
         stores.MapDelete("/{id:guid}", DeleteStore).RequireAuthorization(Policies.Admin).WithSummary("Close a store (soft delete); it must have no terminals.")
             .ProducesProblems(404, "store.not_found").ProducesProblems(409, "store.has_terminals");
         stores.MapGet("/{id:guid}/terminals", StoreTerminals).RequireAuthorization(Policies.Staff).WithSummary("The store's terminals.")
@@ -38,7 +39,8 @@ public static class StoreEndpoints
             .ProducesProblems(404, "terminal.not_found");
         terminals.MapPost("/", CreateTerminal).RequireAuthorization(Policies.Admin).WithSummary("Add a terminal (till) to a store.");
         terminals.MapPatch("/{id:guid}", UpdateTerminal).RequireAuthorization(Policies.Admin).WithSummary("Rename a terminal or move it to another store.")
-            .ProducesProblems(404, "terminal.not_found");
+            .ProducesProblems(404, "terminal.not_found")
+            .AcceptsMergePatch<TerminalRequest>([]);
         terminals.MapDelete("/{id:guid}", DeleteTerminal).RequireAuthorization(Policies.Admin).WithSummary("Retire a terminal (soft delete).")
             .ProducesProblems(404, "terminal.not_found");
         return api;

@@ -293,9 +293,49 @@ public static class ApiContract
             tag.Description ??= TagDescriptions.GetValueOrDefault(tag.Name ?? "");
 
         document.Paths ??= new OpenApiPaths();
+        OneNamePerPathParameter(document.Paths);
         if (!document.Paths.ContainsKey("/api/v1/health/ready"))
             document.Paths["/api/v1/health/ready"] = Readiness(document);
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// A route value names the same thing under the same prefix: the store of <c>/stores/{id}</c> is
+    /// <c>{id}</c> in <c>/stores/{id}/reports/daily</c> too, though that route binds it as <c>storeId</c>.
+    /// The name in a path template is not sent, so the URL is unchanged; generators see one parameter
+    /// per resource instead of two (Kiota builds one request builder per path segment).
+    /// </summary>
+    private static void OneNamePerPathParameter(OpenApiPaths paths)
+    {
+        // The name a resource's own path gives it: "/api/v1/stores" -> "id" from "/api/v1/stores/{id}".
+        var canonical = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var path in paths.Keys)
+        {
+            var cut = path.LastIndexOf('/');
+            if (path[(cut + 1)..] is ['{', .. var name, '}'])
+                canonical.TryAdd(path[..cut], name);
+        }
+        foreach (var path in paths.Keys.ToList())
+        {
+            var segments = path.Split('/');
+            var renames = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 1; i < segments.Length; i++)
+                if (segments[i] is ['{', .. var name, '}'] && canonical.TryGetValue(string.Join('/', segments[..i]), out var wanted) && wanted != name
+                    && !segments.Contains("{" + wanted + "}"))
+                {
+                    renames[name] = wanted;
+                    segments[i] = "{" + wanted + "}";
+                }
+            if (renames.Count == 0)
+                continue;
+            var item = paths[path];
+            foreach (var operation in item.Operations?.Values ?? Enumerable.Empty<OpenApiOperation>())
+                foreach (var parameter in (operation.Parameters ?? []).OfType<OpenApiParameter>())
+                    if (parameter.In == ParameterLocation.Path && renames.TryGetValue(parameter.Name ?? "", out var renamed))
+                        parameter.Name = renamed;
+            paths.Remove(path);
+            paths[string.Join('/', segments)] = item;
+        }
     }
 
     private static readonly Dictionary<string, string> TagDescriptions = new()

@@ -75,7 +75,7 @@ builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJw
         RoleClaimType = TenantClaims.Role,
         ClockSkew = TimeSpan.FromSeconds(30),
     };
-    o.Events = new JwtBearerEvents { OnTokenValidated = StaffAccessCheck.OnTokenValidatedAsync };
+    o.Events = new JwtBearerEvents { OnTokenValidated = StaffAccessCheck.OnTokenValidatedAsync, OnChallenge = AuthProblems.OnChallengeAsync };
 });
 // Validated tokens are remembered until they expire (see ValidatedTokenCache).
 builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
@@ -92,17 +92,9 @@ builder.Services.AddJowiShopRateLimits(configuration);
 builder.Services.AddJowiShopForwardedHeaders(configuration);
 
 // Errors: RFC 9457 problem details with a stable code and the trace id.
-builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
-{
-    var problem = context.ProblemDetails;
-    if (StaffAccessCheck.ProblemOf(context.HttpContext) is { } refused && (problem.Status ?? context.HttpContext.Response.StatusCode) == 401)
-    {
-        problem.Extensions["code"] = refused.Code;
-        problem.Detail ??= refused.Detail;
-    }
-    problem.Extensions.TryAdd("code", ApiProblems.DefaultCode(problem.Status ?? context.HttpContext.Response.StatusCode));
-    problem.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
-});
+builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = AuthProblems.Customize);
+// 403s from a policy name the role needed (AuthProblems).
+builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, AuthProblems.ResultHandler>();
 builder.Services.AddExceptionHandler<PasswordHashingBusyHandler>();
 builder.Services.AddExceptionHandler<ApiExceptionHandler>();
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -123,7 +115,11 @@ builder.Services.AddHttpLoggingInterceptor<RequestLogInterceptor>();
 
 builder.Services.AddSingleton(new RedisConnection(SiloConfiguration.RedisOptions(configuration)));
 builder.Services.AddReadinessChecks();
-builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecurityScheme>().AddSchemaTransformer(RequestRules.DescribeStrictTypes));
+// The document is the contract (docs/api.md): every status, the Problem schema, operationIds, decimals.
+builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecurityScheme>().AddDocumentTransformer(ApiContract.DescribeDocument)
+    .AddDocumentTransformer(RequestShapes.Describe)
+    .AddSchemaTransformer(RequestRules.DescribeStrictTypes).AddSchemaTransformer(ApiContract.DescribeNumbers)
+    .AddOperationTransformer(ApiContract.DescribeOperation));
 
 var app = builder.Build();
 

@@ -33,6 +33,9 @@ public static partial class RequestRules
     {
         options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         options.AllowDuplicateProperties = false;
+        // Numbers are JSON numbers: the web defaults also read "12" as 12, which the document cannot describe
+        // without making money a string (and generators a double or a union).
+        options.NumberHandling = JsonNumberHandling.Strict;
         options.Converters.Add(new StrictStringConverter());
         // The built-in JsonObject reader throws ArgumentException on a duplicate key (a 500), whatever the options say.
         options.Converters.Add(new StrictJsonObjectConverter());
@@ -228,8 +231,11 @@ public static partial class RequestRules
         else if (NotProvided().Match(bad.Message) is { Success: true } missing)
             (field, message) = missing.Groups["body"].Success ? (BodyField, "is required: a JSON object") : (missing.Groups["name"].Value, "is required");
         else
-            return (bad.StatusCode, bad.StatusCode == StatusCodes.Status400BadRequest ? "request.malformed" : ApiProblems.DefaultCode(bad.StatusCode),
-                "The request could not be read.", null);
+            // Nothing names the field: the framework's own words are never passed on (they name CLR types and services).
+            return bad.StatusCode == StatusCodes.Status400BadRequest
+                ? (bad.StatusCode, "request.malformed", "The request could not be read: send a JSON object as the body and values of the documented types.",
+                    new() { [BodyField] = ["could not be read"] })
+                : (bad.StatusCode, ApiProblems.DefaultCode(bad.StatusCode), "The request could not be read.", null);
         return (StatusCodes.Status400BadRequest, "request.malformed", $"{field}: {message}", new() { [field] = [message] });
     }
 

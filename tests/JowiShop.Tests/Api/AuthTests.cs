@@ -147,6 +147,8 @@ public sealed class AuthTests(ApiFixture api) : IClassFixture<ApiFixture>
         await (await client.GetAsync("/api/v1/stores")).AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.unauthenticated");
 
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "not.a.token");
-        await (await client.GetAsync("/api/v1/stores")).AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.unauthenticated");
+        // A token that is there but unreadable says so (issue 15: missing, malformed, expired and ended are told apart).
+        var malformed = await (await client.GetAsync("/api/v1/stores")).AssertProblemAsync(HttpStatusCode.Unauthorized, "auth.token_invalid");
+        Assert.Contains("malformed", malformed.GetProperty("detail").GetString());
     }
 }

@@ -18,6 +18,7 @@ public static class ProblemAssertions
         Assert.Equal(code, problem.GetProperty("code").GetString());
         Assert.False(string.IsNullOrEmpty(problem.GetProperty("traceId").GetString()));
         Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()));
+        ProblemSchema.AssertValid(problem);
         return problem;
     }
 
@@ -32,4 +33,33 @@ public static class ProblemAssertions
     {
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
+}
+
+/// <summary>
+/// The document's Problem schema (the same object ApiContract puts in the document, serialized as
+/// OpenAPI 3.1 writes it): every problem answer a test asserts is validated against it, so an answer
+/// with a field the contract does not describe, or of another type, fails the test that received it.
+/// </summary>
+public static class ProblemSchema
+{
+    public static readonly JsonElement Json = Serialize();
+
+    private static readonly global::Json.Schema.JsonSchema Schema = global::Json.Schema.JsonSchema.FromText(Json.GetRawText());
+
+    private static JsonElement Serialize()
+    {
+        using var text = new StringWriter();
+        JowiShop.ApiHost.Infrastructure.ApiContract.Problem().SerializeAsV31(new Microsoft.OpenApi.OpenApiJsonWriter(text));
+        return JsonDocument.Parse(text.ToString()).RootElement.Clone();
+    }
+
+    public static void AssertValid(JsonElement problem)
+    {
+        var result = Schema.Evaluate(problem, new global::Json.Schema.EvaluationOptions { OutputFormat = global::Json.Schema.OutputFormat.List });
+        Assert.True(result.IsValid, $"not a Problem: {problem}\n{JsonSerializer.Serialize(result)}");
+        // The document leaves extensions open for clients; the tests hold the server to the fields it documents.
+        var documented = Json.GetProperty("properties").EnumerateObject().Select(p => p.Name).ToHashSet();
+        var undocumented = problem.EnumerateObject().Select(p => p.Name).Where(n => !documented.Contains(n)).ToList();
+        Assert.True(undocumented.Count == 0, $"undocumented Problem fields {string.Join(", ", undocumented)}: {problem}");
+    }
 }

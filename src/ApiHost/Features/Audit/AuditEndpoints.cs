@@ -23,7 +23,8 @@ public static class AuditEndpoints
         api.MapGet("/audit", List).WithTags("Audit").RequireAuthorization(Policies.Admin)
             .WithSummary("The audit trail, newest first: logins, failed logins, employee and role changes, price changes, discounts, refunds, "
                 + "stock adjustments and transfers, tenant settings. Filters: action (exact, or a prefix ending in '.'), actorId, subjectId, "
-                + "storeId, from, to; cursor paging with before.");
+                + "storeId, from, to; cursor paging with before.")
+            .WithQueryBounds("limit", 1, MaxLimit, 50);
         return api;
     }
 

@@ -35,15 +35,19 @@ public static class AuthEndpoints
         // AllowAnonymous per route, not on the group: it would void the staff policy of logout and password.
         var group = api.MapGroup("/auth").WithTags("Auth").RequireRateLimiting(RateLimits.Auth);
         group.MapPost("/register", Register).AllowAnonymous().RequireRateLimiting(RateLimits.Register)
-            .WithSummary("Register a business: creates the tenant, its owner and a first store.");
+            .WithSummary("Register a business: creates the tenant, its owner and a first store.")
+            .ProducesProblems(409, "auth.email_taken", "auth.phone_taken").ProducesProblems(503, "service.busy");
         group.MapPost("/login", Login).AllowAnonymous()
-            .WithSummary("Log in with an email or an E.164 phone and a password; returns an access token and a refresh token.");
+            .WithSummary("Log in with an email or an E.164 phone and a password; returns an access token and a refresh token.")
+            .ProducesProblems(401, "auth.invalid_credentials").ProducesProblems(429, "request.rate_limited").ProducesProblems(503, "service.busy");
         group.MapPost("/refresh", Refresh).AllowAnonymous()
-            .WithSummary("Trade a refresh token for a new access token and refresh token; a refresh token works once.");
+            .WithSummary("Trade a refresh token for a new access token and refresh token; a refresh token works once.")
+            .ProducesProblems(401, "auth.refresh_token_invalid", "auth.refresh_token_expired", "auth.refresh_token_reused", "auth.session_ended");
         group.MapPost("/logout", Logout).RequireAuthorization(Policies.Staff)
             .WithSummary("End every session of the caller: their access and refresh tokens stop working on every device.");
         group.MapPost("/password", ChangePassword).RequireAuthorization(Policies.Staff)
-            .WithSummary("Change the caller's password (the current one is required); ends the caller's other sessions.");
+            .WithSummary("Change the caller's password (the current one is required); ends the caller's other sessions.")
+            .ProducesProblems(403, "auth.current_password_incorrect").ProducesProblems(503, "service.busy");
         return api;
     }
 

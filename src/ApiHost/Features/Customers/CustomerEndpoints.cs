@@ -18,13 +18,21 @@ public static class CustomerEndpoints
     {
         var group = api.MapGroup("/customers").WithTags("Customers");
         group.MapGet("/", List).RequireAuthorization(Policies.Staff).WithSummary("Customers by name; query matches name, phone digits or email prefix.");
-        group.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.Staff).WithSummary("One customer.");
-        group.MapGet("/by-phone/{phone}", ByPhone).RequireAuthorization(Policies.Staff).WithSummary("The customer with this phone (any common spelling).");
-        group.MapGet("/by-email/{email}", ByEmail).RequireAuthorization(Policies.Staff).WithSummary("The customer with this email.");
-        group.MapGet("/by-card/{code}", ByCard).RequireAuthorization(Policies.Staff).WithSummary("The customer with this loyalty card.");
-        group.MapPost("/", Create).RequireAuthorization(Policies.Manager).WithSummary("Create a customer.");
-        group.MapPatch("/{id:guid}", Update).RequireAuthorization(Policies.Manager).WithSummary("Change a customer (absent: unchanged; null: cleared).");
-        group.MapDelete("/{id:guid}", Delete).RequireAuthorization(Policies.Manager).WithSummary("Soft-delete a customer; old receipts keep it.");
+        group.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.Staff).WithSummary("One customer.")
+            .ProducesProblems(404, "customer.not_found");
+        group.MapGet("/by-phone/{phone}", ByPhone).RequireAuthorization(Policies.Staff).WithSummary("The customer with this phone (any common spelling).")
+            .ProducesProblems(404, "customer.not_found");
+        group.MapGet("/by-email/{email}", ByEmail).RequireAuthorization(Policies.Staff).WithSummary("The customer with this email.")
+            .ProducesProblems(404, "customer.not_found");
+        group.MapGet("/by-card/{code}", ByCard).RequireAuthorization(Policies.Staff).WithSummary("The customer with this loyalty card.")
+            .ProducesProblems(404, "customer.not_found");
+        group.MapPost("/", Create).RequireAuthorization(Policies.Manager).WithSummary("Create a customer.")
+            .ProducesProblems(409, "customer.phone_taken", "customer.card_taken");
+        group.MapPatch("/{id:guid}", Update).RequireAuthorization(Policies.Manager).WithSummary("Change a customer (absent: unchanged; null: cleared).")
+            .ProducesProblems(404, "customer.not_found").ProducesProblems(409, "customer.phone_taken", "customer.card_taken")
+            .AcceptsMergePatch<CustomerRequest>(["phone", "email", "cardCode", "notes"]);
+        group.MapDelete("/{id:guid}", Delete).RequireAuthorization(Policies.Manager).WithSummary("Soft-delete a customer; old receipts keep it.")
+            .ProducesProblems(404, "customer.not_found");
         return api;
     }
 

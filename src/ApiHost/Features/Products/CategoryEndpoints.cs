@@ -21,10 +21,14 @@ public static class CategoryEndpoints
     {
         var group = api.MapGroup("/categories").WithTags("Categories");
         group.MapGet("/", List).RequireAuthorization(Policies.Staff).WithSummary("Categories by name; filter: parentId.");
-        group.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.Staff).WithSummary("One category.");
+        group.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.Staff).WithSummary("One category.")
+            .ProducesProblems(404, "category.not_found");
         group.MapPost("/", Create).RequireAuthorization(Policies.Manager).WithSummary("Create a category, optionally under a parent.");
-        group.MapPatch("/{id:guid}", Update).RequireAuthorization(Policies.Manager).WithSummary("Rename or move a category (no cycles).");
-        group.MapDelete("/{id:guid}", Delete).RequireAuthorization(Policies.Manager).WithSummary("Soft-delete a category with no live children or products.");
+        group.MapPatch("/{id:guid}", Update).RequireAuthorization(Policies.Manager).WithSummary("Rename or move a category (no cycles).")
+            .ProducesProblems(404, "category.not_found")
+            .AcceptsMergePatch<CategoryRequest>(["parentId"]);
+        group.MapDelete("/{id:guid}", Delete).RequireAuthorization(Policies.Manager).WithSummary("Soft-delete a category with no live children or products.")
+            .ProducesProblems(404, "category.not_found").ProducesProblems(409, "category.in_use");
         return api;
     }
 

@@ -21,19 +21,29 @@ public static class ProductEndpoints
         var group = api.MapGroup("/products").WithTags("Products");
         group.MapGet("/", ListProducts).RequireAuthorization(Policies.Staff)
             .WithSummary("Products with their variants, by name; filters: categoryId, query (name, SKU or barcode prefix), active.");
-        group.MapGet("/{id:guid}", GetProduct).RequireAuthorization(Policies.Staff).WithSummary("One product with its variants.");
+        group.MapGet("/{id:guid}", GetProduct).RequireAuthorization(Policies.Staff).WithSummary("One product with its variants.")
+            .ProducesProblems(404, "product.not_found");
         group.MapGet("/by-barcode/{code}", Scan).RequireAuthorization(Policies.Staff)
-            .WithSummary("Barcode scan: the variant, its product and price, and the store's stock level when storeId is given.");
+            .WithSummary("Barcode scan: the variant, its product and price, and the store's stock level when storeId is given.")
+            .ProducesProblems(404, "barcode.not_found", "store.not_found").ProducesProblems(403, "store.not_assigned");
         group.MapPost("/", CreateProduct).RequireAuthorization(Policies.Manager).WithBodyLimit(RequestBodyLimits.Documents)
-            .WithSummary("Create a product with its variants.");
-        group.MapPatch("/{id:guid}", UpdateProduct).RequireAuthorization(Policies.Manager).WithSummary("Change a product's fields.");
+            .WithSummary("Create a product with its variants.")
+            .ProducesProblems(400, "category.not_found").ProducesProblems(409, "variant.sku_taken", "variant.barcode_taken", "resource.exists");
+        group.MapPatch("/{id:guid}", UpdateProduct).RequireAuthorization(Policies.Manager).WithSummary("Change a product's fields.")
+            .ProducesProblems(400, "category.not_found").ProducesProblems(404, "product.not_found").ProducesProblems(409, "variant.sku_taken", "variant.barcode_taken")
+            .AcceptsMergePatch<ProductRequest>(["description", "categoryId"], "variants");
         group.MapDelete("/{id:guid}", DeleteProduct).RequireAuthorization(Policies.Manager)
-            .WithSummary("Soft-delete a product and its variants; old receipts keep them.");
-        group.MapPost("/{id:guid}/variants", AddVariant).RequireAuthorization(Policies.Manager).WithSummary("Add a variant.");
+            .WithSummary("Soft-delete a product and its variants; old receipts keep them.")
+            .ProducesProblems(404, "product.not_found");
+        group.MapPost("/{id:guid}/variants", AddVariant).RequireAuthorization(Policies.Manager).WithSummary("Add a variant.")
+            .ProducesProblems(404, "product.not_found").ProducesProblems(409, "variant.sku_taken", "variant.barcode_taken", "resource.exists");
         group.MapPatch("/{id:guid}/variants/{variantId:guid}", UpdateVariant).RequireAuthorization(Policies.Manager)
-            .WithSummary("Change a variant: name, SKU, barcodes, price, cost, unit, active.");
+            .WithSummary("Change a variant: name, SKU, barcodes, price, cost, unit, active.")
+            .ProducesProblems(404, "product.not_found", "variant.not_found").ProducesProblems(409, "variant.sku_taken", "variant.barcode_taken")
+            .AcceptsMergePatch<VariantRequest>(["cost"]);
         group.MapDelete("/{id:guid}/variants/{variantId:guid}", DeleteVariant).RequireAuthorization(Policies.Manager)
-            .WithSummary("Soft-delete a variant.");
+            .WithSummary("Soft-delete a variant.")
+            .ProducesProblems(404, "product.not_found", "variant.not_found");
         return api;
     }
 

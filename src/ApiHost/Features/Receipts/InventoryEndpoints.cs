@@ -28,11 +28,15 @@ public static class InventoryEndpoints
     {
         var group = api.MapGroup("/inventory").WithTags("Inventory").RequireAuthorization(Policies.Manager)
             .WithBodyLimit(RequestBodyLimits.Documents);
-        group.MapPost("/receivings", Receive).WithSummary("Stock in: each line becomes a batch at its unit cost.");
-        group.MapPost("/adjustments", Adjust).WithSummary("Count correction (countedQuantity) or write-off (negative delta), with a reason.");
-        group.MapPost("/transfers", Transfer).WithSummary("Move stock between two stores: out of the sender's batches, in as batches at the same cost.");
+        group.MapPost("/receivings", Receive).WithSummary("Stock in: each line becomes a batch at its unit cost.")
+            .ProducesProblems(400, "variant.not_found").ProducesProblems(403, "store.not_assigned").ProducesProblems(404, "store.not_found").ProducesProblems(409, "receiving.id_conflict");
+        group.MapPost("/adjustments", Adjust).WithSummary("Count correction (countedQuantity) or write-off (negative delta), with a reason.")
+            .ProducesProblems(400, "variant.not_found").ProducesProblems(403, "store.not_assigned").ProducesProblems(404, "store.not_found").ProducesProblems(409, "adjustment.id_conflict", "stock.insufficient");
+        group.MapPost("/transfers", Transfer).WithSummary("Move stock between two stores: out of the sender's batches, in as batches at the same cost.")
+            .ProducesProblems(400, "variant.not_found").ProducesProblems(403, "store.not_assigned").ProducesProblems(404, "store.not_found").ProducesProblems(409, "transfer.id_conflict", "stock.insufficient");
         api.MapGet("/stores/{id:guid}/stock", StockLevels).WithTags("Inventory").RequireAuthorization(Policies.Staff)
-            .WithSummary("The store's stock levels, by SKU; filters: variantId, belowLevel.");
+            .WithSummary("The store's stock levels, by SKU; filters: variantId, belowLevel.")
+            .ProducesProblems(403, "store.not_assigned").ProducesProblems(404, "store.not_found");
         return api;
     }
 

@@ -34,15 +34,21 @@ public static class ReceiptEndpoints
     {
         var group = api.MapGroup("/receipts").WithTags("Receipts").RequireAuthorization(Policies.Staff);
         group.MapPost("/", CreateReceipt).WithBodyLimit(RequestBodyLimits.Documents)
-            .WithSummary("Ring up a sale: numbered, taken out of stock and committed before the 201. The id is the idempotency key.");
-        group.MapGet("/{id:guid}", GetReceipt).WithSummary("One receipt with its lines and payments.");
-        group.MapGet("/", ListReceipts).WithSummary("Receipts and refunds, newest first; filters: storeId, from, to (UTC), customerId, terminalId.");
+            .WithSummary("Ring up a sale: numbered, taken out of stock and committed before the 201. The id is the idempotency key.")
+            .ProducesProblems(403, "store.not_assigned", "receipt.price_override_forbidden", "receipt.discount_forbidden").ProducesProblems(404, "store.not_found").ProducesProblems(409, "receipt.id_conflict", "stock.insufficient");
+        group.MapGet("/{id:guid}", GetReceipt).WithSummary("One receipt with its lines and payments.")
+            .ProducesProblems(403, "store.not_assigned").ProducesProblems(404, "receipt.not_found");
+        group.MapGet("/", ListReceipts).WithSummary("Receipts and refunds, newest first; filters: storeId, from, to (UTC), customerId, terminalId.")
+            .ProducesProblems(403, "store.not_assigned");
         group.MapPost("/{id:guid}/refunds", Refund).RequireAuthorization(Policies.Manager).WithBodyLimit(RequestBodyLimits.Documents)
-            .WithSummary("Refund lines of a sale: its own RF- number, restocked at the original cost; never more than was sold.");
+            .WithSummary("Refund lines of a sale: its own RF- number, restocked at the original cost; never more than was sold.")
+            .ProducesProblems(403, "store.not_assigned").ProducesProblems(404, "receipt.not_found").ProducesProblems(409, "refund.id_conflict", "refund.exceeds_sold");
         api.MapGet("/stores/{storeId:guid}/receipts/by-number/{number}", ByNumber).WithTags("Receipts").RequireAuthorization(Policies.Staff)
-            .WithSummary("A store's receipt by its number.");
+            .WithSummary("A store's receipt by its number.")
+            .ProducesProblems(403, "store.not_assigned").ProducesProblems(404, "receipt.not_found");
         api.MapGet("/stores/{storeId:guid}/reports/daily", Daily).WithTags("Receipts").RequireAuthorization(Policies.Manager)
-            .WithSummary("The store's business day: counts, gross, discounts, refunds, net, payment methods, cost of goods, gross margin.");
+            .WithSummary("The store's business day: counts, gross, discounts, refunds, net, payment methods, cost of goods, gross margin.")
+            .ProducesProblems(403, "store.not_assigned").ProducesProblems(404, "store.not_found");
         return api;
     }
 

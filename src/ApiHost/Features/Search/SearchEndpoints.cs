@@ -19,7 +19,8 @@ public static class SearchEndpoints
     public static RouteGroupBuilder MapSearchEndpoints(this RouteGroupBuilder api)
     {
         api.MapGet("/search", Search).WithTags("Search").RequireAuthorization(Policies.Staff)
-            .WithSummary("Products (name, SKU or barcode prefix), customers (name, phone digits, email) and stores (name), best matches first.");
+            .WithSummary("Products (name, SKU or barcode prefix), customers (name, phone digits, email) and stores (name), best matches first.")
+            .WithQueryBounds("query", 2, 100, required: true).WithQueryBounds("limit", 1, MaxLimit, DefaultLimit);
         return api;
     }
 

@@ -18,12 +18,18 @@ public static class EmployeeEndpoints
     {
         var group = api.MapGroup("/employees").WithTags("Employees");
         group.MapGet("/", List).RequireAuthorization(Policies.Staff).WithSummary("Employees by name; filter: storeId.");
-        group.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.Staff).WithSummary("One employee.");
-        group.MapPost("/", Create).RequireAuthorization(Policies.Admin).WithSummary("Hire: a login with a role (admin, manager, cashier), assigned to stores.");
-        group.MapPatch("/{id:guid}", Update).RequireAuthorization(Policies.Admin).WithSummary("Change name, contacts, role, position, stores or password.");
-        group.MapDelete("/{id:guid}", Delete).RequireAuthorization(Policies.Admin).WithSummary("Let go: soft-deletes the employee and its login.");
+        group.MapGet("/{id:guid}", Get).RequireAuthorization(Policies.Staff).WithSummary("One employee.")
+            .ProducesProblems(404, "employee.not_found");
+        group.MapPost("/", Create).RequireAuthorization(Policies.Admin).WithSummary("Hire: a login with a role (admin, manager, cashier), assigned to stores.")
+            .ProducesProblems(403, "employee.role_forbidden", "employee.rank_forbidden").ProducesProblems(409, "employee.email_taken", "employee.phone_taken").ProducesProblems(503, "service.busy");
+        group.MapPatch("/{id:guid}", Update).RequireAuthorization(Policies.Admin).WithSummary("Change name, contacts, role, position, stores or password.")
+            .ProducesProblems(403, "employee.role_forbidden", "employee.rank_forbidden", "employee.self_change_forbidden", "employee.self_password").ProducesProblems(404, "employee.not_found").ProducesProblems(409, "employee.email_taken", "employee.phone_taken", "employee.owner_protected", "employee.changed_concurrently").ProducesProblems(503, "service.busy")
+            .AcceptsMergePatch<EmployeeRequest>(["email", "phone", "position"]);
+        group.MapDelete("/{id:guid}", Delete).RequireAuthorization(Policies.Admin).WithSummary("Let go: soft-deletes the employee and its login.")
+            .ProducesProblems(403, "employee.rank_forbidden", "employee.self_change_forbidden").ProducesProblems(404, "employee.not_found").ProducesProblems(409, "employee.owner_protected", "employee.changed_concurrently");
         group.MapPost("/{id:guid}/ownership", TransferOwnership).RequireAuthorization(Policies.Owner)
-            .WithSummary("The owner hands the business to another employee (who becomes the owner; the caller becomes an admin).");
+            .WithSummary("The owner hands the business to another employee (who becomes the owner; the caller becomes an admin).")
+            .ProducesProblems(403, "auth.current_password_incorrect").ProducesProblems(404, "employee.not_found").ProducesProblems(409, "employee.already_owner", "employee.changed_concurrently").ProducesProblems(503, "service.busy");
         return api;
     }
 

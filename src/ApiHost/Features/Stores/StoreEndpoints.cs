@@ -20,19 +20,29 @@ public static class StoreEndpoints
     {
         var stores = api.MapGroup("/stores").WithTags("Stores");
         stores.MapGet("/", ListStores).RequireAuthorization(Policies.Staff).WithSummary("The tenant's stores, by name.");
-        stores.MapGet("/{id:guid}", GetStore).RequireAuthorization(Policies.Staff).WithSummary("One store of the tenant.");
+        stores.MapGet("/{id:guid}", GetStore).RequireAuthorization(Policies.Staff).WithSummary("One store of the tenant.")
+            .ProducesProblems(404, "store.not_found");
         stores.MapPost("/", CreateStore).RequireAuthorization(Policies.Admin).WithSummary("Open a store.");
         stores.MapPatch("/{id:guid}", UpdateStore).RequireAuthorization(Policies.Admin)
-            .WithSummary("Change a store: name, address, phone, timeZone, allowNegativeStock (null: the tenant's setting).");
-        stores.MapDelete("/{id:guid}", DeleteStore).RequireAuthorization(Policies.Admin).WithSummary("Close a store (soft delete); it must have no terminals.");
-        stores.MapGet("/{id:guid}/terminals", StoreTerminals).RequireAuthorization(Policies.Staff).WithSummary("The store's terminals.");
+            .WithSummary("Change a store: name, address, phone, timeZone, allowNegativeStock (null: the tenant's setting).")
+            .ProducesProblems(404, "store.not_found")
+            .AcceptsMergePatch<StoreRequest>(["address", "phone", "timeZone", "allowNegativeStock"]);
+        stores.MapDelete("/{id:guid}", DeleteStore).RequireAuthorization(Policies.Admin).WithSummary("Close a store (soft delete); it must have no terminals.")
+            .ProducesProblems(404, "store.not_found").ProducesProblems(409, "store.has_terminals");
+        stores.MapGet("/{id:guid}/terminals", StoreTerminals).RequireAuthorization(Policies.Staff).WithSummary("The store's terminals.")
+            .ProducesProblems(404, "store.not_found");
 
         var terminals = api.MapGroup("/terminals").WithTags("Terminals");
-        terminals.MapGet("/", ListTerminals).RequireAuthorization(Policies.Staff).WithSummary("Terminals, by name; filter: storeId.");
-        terminals.MapGet("/{id:guid}", GetTerminal).RequireAuthorization(Policies.Staff).WithSummary("One terminal.");
+        terminals.MapGet("/", ListTerminals).RequireAuthorization(Policies.Staff).WithSummary("Terminals, by name; filter: storeId.")
+            .ProducesProblems(404, "store.not_found");
+        terminals.MapGet("/{id:guid}", GetTerminal).RequireAuthorization(Policies.Staff).WithSummary("One terminal.")
+            .ProducesProblems(404, "terminal.not_found");
         terminals.MapPost("/", CreateTerminal).RequireAuthorization(Policies.Admin).WithSummary("Add a terminal (till) to a store.");
-        terminals.MapPatch("/{id:guid}", UpdateTerminal).RequireAuthorization(Policies.Admin).WithSummary("Rename a terminal or move it to another store.");
-        terminals.MapDelete("/{id:guid}", DeleteTerminal).RequireAuthorization(Policies.Admin).WithSummary("Retire a terminal (soft delete).");
+        terminals.MapPatch("/{id:guid}", UpdateTerminal).RequireAuthorization(Policies.Admin).WithSummary("Rename a terminal or move it to another store.")
+            .ProducesProblems(404, "terminal.not_found")
+            .AcceptsMergePatch<TerminalRequest>([]);
+        terminals.MapDelete("/{id:guid}", DeleteTerminal).RequireAuthorization(Policies.Admin).WithSummary("Retire a terminal (soft delete).")
+            .ProducesProblems(404, "terminal.not_found");
         return api;
     }
 

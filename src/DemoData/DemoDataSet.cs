@@ -48,7 +48,9 @@ public static class DemoDataSet
         if (options.Stores < 1 || options.Products < 1 || options.Variants < options.Products || options.Users < 1 || options.Categories < 1)
             throw new ArgumentException("Need at least 1 store, 1 user, 1 category, 1 product, and as many variants as products.");
         var clock = Stopwatch.StartNew();
-        await using var db = NpgsqlDataSource.Create(connectionString);
+        // A large data set's COPY of a million stock levels (each row's keys checked) outlasts
+        // Npgsql's 30-second default on a busy machine: seeding is a batch job, not a request.
+        await using var db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = 600 }.ConnectionString);
         await using var connection = await db.OpenConnectionAsync(ct);
         if (await ExistsAsync(connection, ct))
             return await SummaryAsync(connection, false, options.SecondTenant, clock.Elapsed, ct);

@@ -239,11 +239,8 @@ public static class ReceiptEndpoints
         var payments = request.Payments?.Select(p => new Payment(p.Method!.Value, p.Amount!.Value)).ToArray();
         var refundId = request.Id ?? Guid.CreateVersion7();
         // The receipt refunded (the URL's id) is part of the request; no payments and [] both mean cash.
-        var hash = new RequestHash("refund").Add(id).Add(request.TerminalId)
-            .Add(request.Items, (h, i) => h.Add(i.VariantId).Add(i.Quantity))
-            .Add(request.Payments, (h, p) => h.Add(p.Method!.Value.ToString()).Add(p.Amount)).ToHash();
         var command = new RefundCommand(refundId, id, request.TerminalId ?? original.TerminalId, user.GetUserId(), lines,
-            payments ?? [], hash);
+            payments ?? [], RefundHash(id, request));
         var result = await grains.Reference<IStoreGrain>(storeId.Value, tenantId.ToString()).RefundAsync(command);
         return result.Outcome switch
         {
@@ -291,7 +288,14 @@ public static class ReceiptEndpoints
 
     /// <summary>SHA-256 of the request body without its id: what a replay of the id must match.</summary>
     /// <summary>The sale's canonical request hash (<see cref="RequestHash"/>: 1.50 and 1.5 are one request), without its id.</summary>
-    private static byte[] SaleHash(ReceiptRequest request) =>
+    /// <summary>What a refund's replay must match (pinned by RequestHashFormTests: see <see cref="RequestHash"/>).</summary>
+    internal static byte[] RefundHash(Guid receiptId, RefundRequest request) =>
+        new RequestHash("refund").Add(receiptId).Add(request.TerminalId)
+            .Add(request.Items, (h, i) => h.Add(i.VariantId).Add(i.Quantity))
+            .Add(request.Payments, (h, p) => h.Add(p.Method!.Value.ToString()).Add(p.Amount)).ToHash();
+
+    /// <summary>What a sale's replay must match (pinned by RequestHashFormTests: see <see cref="RequestHash"/>).</summary>
+    internal static byte[] SaleHash(ReceiptRequest request) =>
         new RequestHash("sale").Add(request.StoreId).Add(request.TerminalId).Add(request.CustomerId)
             .Add(request.Items, (h, i) => h.Add(i.VariantId).Add(i.Quantity).Add(i.UnitPrice).Add(i.Discount))
             .Add(request.Payments, (h, p) => h.Add(p.Method?.ToString()).Add(p.Amount))

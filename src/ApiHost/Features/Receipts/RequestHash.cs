@@ -11,6 +11,15 @@ namespace JowiShop.ApiHost.Features.Receipts;
 /// (the URL's included), numbers without trailing zeros (1.50 and 1.5 are one request), absent
 /// optional values as null. So the same request hashes the same however its JSON was spelled,
 /// and any difference that matters (another store, line, quantity or cost) hashes differently.
+/// <para>
+/// Hashes are stored with what they committed and compared on every retry, including retries that
+/// reach a newer release: a change of this form would turn a genuine retry into a 409. So the form
+/// only grows, and compatibly: a field added to a request is added at the end of its form and only
+/// when the request carries it (absent, the hash is the one it always was); a form that must change
+/// otherwise needs a new kind string (<c>"sale/2"</c>) and a replay check that still accepts the
+/// old form's hash for what was stored under it. RequestHashFormTests pins today's forms to their
+/// hashes, so a change that breaks this fails a test.
+/// </para>
 /// </summary>
 public sealed class RequestHash
 {

@@ -13,7 +13,7 @@ namespace JowiShop.Tests.Api;
 /// Issue 15, "a generated SDK": a till's day driven only through the Kiota client in
 /// sdk/JowiShop.Client (generated from sdk/openapi.json), against the real API host: register and
 /// log in, scan, sell with change, replay the same receipt id, refund a line, read the daily report,
-/// and catch typed problems by <c>code</c> (409 <c>receipt.id_conflict</c>, 400 with <c>errors</c>, 401).
+/// and catch typed problems by <c>code</c> (409 <c>receipt.id_conflict</c> and <c>stock.insufficient</c>, 400 with <c>errors</c>, 401).
 /// </summary>
 public sealed class SdkTillTests(ApiFixture api) : IClassFixture<ApiFixture>
 {
@@ -122,6 +122,18 @@ public sealed class SdkTillTests(ApiFixture api) : IClassFixture<ApiFixture>
         var report = await client.Api.V1.Stores[storeId].Reports.Daily.GetAsync();
         Assert.Equal(1, report!.Receipts);
         Assert.Equal(1, report.Refunds);
+
+        // The store stops selling below zero (one sold net is -1 in stock): the other 409, told apart by code.
+        await client.Api.V1.Stores[storeId].PatchAsync(new StorePatch { AllowNegativeStock = false });
+        var insufficient = await Assert.ThrowsAsync<Problem>(() => client.Api.V1.Receipts.PostAsync(new ReceiptRequest
+        {
+            Id = Guid.NewGuid(), StoreId = storeId, TerminalId = terminal!.Id,
+            Items = [new ReceiptItemRequest { VariantId = variantId, Quantity = 1m }],
+            Payments = [new PaymentRequest { Method = PaymentMethod.Card, Amount = 12500.50m }],
+        }));
+        Assert.Equal(409, insufficient.ResponseStatusCode);
+        Assert.Equal("stock.insufficient", insufficient.Code);
+        Assert.Equal(variantId, insufficient.VariantId);
 
         // No token: a typed 401 that says what to do.
         token.Value = null;

@@ -143,6 +143,43 @@ public sealed class SdkTillTests(ApiFixture api) : IClassFixture<ApiFixture>
         Assert.False(string.IsNullOrEmpty(unauthenticated.Detail));
     }
 
+    [Fact]
+    public async Task A_cashier_at_another_store_gets_a_typed_403_naming_the_store()
+    {
+        var (owner, ownerToken) = NewClient();
+        var suffix = Guid.NewGuid().ToString("N")[..10];
+        var registration = await owner.Api.V1.Auth.Register.PostAsync(new RegisterRequest
+        {
+            BusinessName = $"Two stores {suffix}", OwnerName = $"Owner {suffix}", Email = $"two-{suffix}@example.com",
+            Phone = $"+99897{Random.Shared.NextInt64(1_000_000, 9_999_999)}", Password = "Secret#12345",
+        });
+        ownerToken.Value = registration!.AccessToken;
+        var home = registration.StoreId!.Value;
+        var other = await owner.Api.V1.Stores.PostAsync(new StoreRequest { Name = "Other store" });
+        var otherTill = await owner.Api.V1.Terminals.PostAsync(new TerminalRequest { StoreId = other!.Id, Name = "Other till" });
+        var product = await owner.Api.V1.Products.PostAsync(new ProductRequest
+        {
+            Name = "Bread", Variants = [new VariantRequest { Name = "Default", Sku = TestCatalog.Sku(), Barcodes = [TestCatalog.Ean13()], Price = 4000m, Unit = VariantUnit.Piece }],
+        });
+        var cashierLogin = $"cashier-{suffix}@example.com";
+        await owner.Api.V1.Employees.PostAsync(new EmployeeRequest
+        {
+            Name = "Cashier", Email = cashierLogin, Password = "Secret#12345", Role = "cashier", StoreIds = [home],
+        });
+
+        var (cashier, cashierToken) = NewClient();
+        cashierToken.Value = (await cashier.Api.V1.Auth.Login.PostAsync(new LoginRequest { Login = cashierLogin, Password = "Secret#12345" }))!.AccessToken;
+        var refused = await Assert.ThrowsAsync<Problem>(() => cashier.Api.V1.Receipts.PostAsync(new ReceiptRequest
+        {
+            Id = Guid.NewGuid(), StoreId = other.Id, TerminalId = otherTill!.Id,
+            Items = [new ReceiptItemRequest { VariantId = product!.Variants![0].Id, Quantity = 1m }],
+            Payments = [new PaymentRequest { Method = PaymentMethod.Cash, Amount = 4000m }],
+        }));
+        Assert.Equal(403, refused.ResponseStatusCode);
+        Assert.Equal("store.not_assigned", refused.Code);
+        Assert.Contains(other.Id!.Value.ToString(), refused.Detail);
+    }
+
     /// <summary>
     /// The committed document (sdk/openapi.json, written at build time by sdk/generate) is the one the
     /// running API serves, but for <c>servers</c> (taken from the request): the SDK is generated from

@@ -16,6 +16,7 @@ using JowiShop.Grains.Persistence;
 using JowiShop.Silo;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.HttpLogging;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.IdentityModel.Tokens;
 using Orleans.Configuration;
 using Scalar.AspNetCore;
@@ -34,7 +35,10 @@ builder.Logging.AddJsonConsole(o =>
 // Orleans: co-host a silo (default), or be a client of standalone silos ("client").
 var topology = configuration.GetValue("Orleans:Topology", "cohosted");
 var postgres = SiloConfiguration.PostgresConnectionString(configuration);
-if (configuration.GetValue("Database:MigrateOnStart", true))
+// Build-time OpenAPI document (sdk/generate runs dotnet-getdocument): the host is built and started
+// with no server to write the document, and touches no database, Redis or silo (see below).
+var documentOnly = System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name == "GetDocument.Insider";
+if (!documentOnly && configuration.GetValue("Database:MigrateOnStart", true))
     DatabaseMigrator.Apply(postgres);
 if (topology == "client")
 {
@@ -120,6 +124,11 @@ builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecurityScheme>(
     .AddDocumentTransformer(RequestShapes.Describe)
     .AddSchemaTransformer(RequestRules.DescribeStrictTypes).AddSchemaTransformer(ApiContract.DescribeNumbers)
     .AddOperationTransformer(ApiContract.DescribeOperation));
+
+// Every service stays registered (the endpoints' parameters bind, and are documented, as in the real
+// host), but nothing starts: no silo, no membership, no connections.
+if (documentOnly)
+    builder.Services.RemoveAll<IHostedService>();
 
 var app = builder.Build();
 

@@ -12,7 +12,9 @@ public sealed record Variant(
     [property: Id(6)] decimal? Cost,
     [property: Id(7)] VariantUnit Unit,
     [property: Id(8)] bool Active,
-    [property: Id(9)] DateTimeOffset UpdatedAt);
+    [property: Id(9)] DateTimeOffset UpdatedAt,
+    // The variant's own tax rate; null: its category's, else the tenant default (docs/taxes.md).
+    [property: Id(10)] Guid? TaxRateId = null);
 
 /// <summary>A product with its live variants.</summary>
 [GenerateSerializer, Immutable, Alias("jowishop.Product")]

@@ -10,7 +10,8 @@ public sealed record VariantDraft(
     [property: Id(4)] decimal Price,
     [property: Id(5)] decimal? Cost,
     [property: Id(6)] VariantUnit Unit,
-    [property: Id(7)] bool Active);
+    [property: Id(7)] bool Active,
+    [property: Id(8)] Guid? TaxRateId = null);
 
 [GenerateSerializer, Immutable, Alias("jowishop.ProductDraft")]
 public sealed record ProductDraft(
@@ -41,7 +42,9 @@ public sealed record VariantPatch(
     [property: Id(6)] VariantUnit? Unit = null,
     [property: Id(7)] bool? Active = null,
     // Who asks, for the audit entry of a price change.
-    [property: Id(8)] Guid? ActorId = null);
+    [property: Id(8)] Guid? ActorId = null,
+    [property: Id(9)] Guid? TaxRateId = null,
+    [property: Id(10)] bool ClearTaxRate = false);
 
 public enum CatalogOutcome
 {

@@ -4,7 +4,9 @@ using JowiShop.Grains.Abstractions.Catalog;
 namespace JowiShop.ApiHost.Features.Products;
 
 public sealed record VariantRequest(
-    string? Name, string? Sku, IReadOnlyList<string>? Barcodes, decimal? Price, decimal? Cost, VariantUnit? Unit, bool? Active);
+    string? Name, string? Sku, IReadOnlyList<string>? Barcodes, decimal? Price, decimal? Cost, VariantUnit? Unit, bool? Active,
+    // The variant's own tax rate; left out or null: its category's, else the tenant default.
+    Guid? TaxRateId = null);
 
 public sealed record ProductRequest(
     string? Name, string? Description, Guid? CategoryId, bool? Active, IReadOnlyList<VariantRequest>? Variants);
@@ -47,7 +49,7 @@ public static class CatalogRules
         if (errors.Count != errorsBefore)
             return null;
         return new VariantDraft(Guid.CreateVersion7(), request.Name!.Trim(), request.Sku!.Trim(), request.Barcodes!,
-            request.Price!.Value, request.Cost, request.Unit ?? VariantUnit.Piece, request.Active ?? true);
+            request.Price!.Value, request.Cost, request.Unit ?? VariantUnit.Piece, request.Active ?? true, request.TaxRateId);
     }
 
     public static void RequireSku(string? sku, string field, FieldErrors errors) =>

@@ -210,7 +210,7 @@ public sealed class TaxRoundingTests
         var exclusive = Taxes(Defaults with { Prices = TaxPricing.Exclusive });
         var (short_, refusal) = Price(exclusive, new DateOnly(2026, 12, 3), 4000m, new SaleItem(Bread, 1m, null, null));
         Assert.Null(short_);
-        Assert.Equal("payments (4000) do not cover the total (4480)", Assert.Single(refusal!.Errors!).Message);
+        Assert.Equal("payments (4000) do not cover the total (4480.00)", Assert.Single(refusal!.Errors!).Message);
         var (sale, _) = Price(exclusive, new DateOnly(2026, 12, 3), 4480m, new SaleItem(Bread, 1m, null, null));
         Assert.Equal(480.00m, sale!.Lines[0].Tax!.VatAmount);
         Assert.Equal(4480.00m, ReceiptMath.Totals(sale.Lines).Total);

@@ -25,9 +25,10 @@ public sealed record TaxTotal(Guid RateId, string RateName, decimal? Percent, bo
 /// </summary>
 public static class VatRule
 {
+    // "+ 0.00m" gives every amount 2 decimals, so an answer and the same receipt read back from its row agree to the digit.
     public static decimal Vat(decimal lineTotal, decimal? percent, bool exclusive) => percent is not { } p || p == 0m
-        ? 0m
-        : ReceiptMath.Money(exclusive ? lineTotal * p / 100m : lineTotal * p / (100m + p));
+        ? 0.00m
+        : ReceiptMath.Money(exclusive ? lineTotal * p / 100m : lineTotal * p / (100m + p)) + 0.00m;
 
     public static LineTax Charge(decimal lineTotal, TaxRate rate, TaxRateVersion version, bool exclusive) =>
         new(rate.Id, rate.Name, version.Percent, Vat(lineTotal, version.Percent, exclusive), exclusive);
@@ -41,7 +42,7 @@ public static class VatRule
     /// reverses exactly the VAT charged, never more.
     /// </summary>
     public static decimal RefundedVat(decimal vatCharged, decimal sold, decimal refundedBefore, decimal quantity) =>
-        ReceiptMath.Money(vatCharged * (refundedBefore + quantity) / sold) - ReceiptMath.Money(vatCharged * refundedBefore / sold);
+        ReceiptMath.Money(vatCharged * (refundedBefore + quantity) / sold) - ReceiptMath.Money(vatCharged * refundedBefore / sold) + 0.00m;
 
     /// <summary>Per-rate totals of lines, in order of first appearance; lines without tax (not a VAT payer, old receipts) are left out.</summary>
     public static IReadOnlyList<TaxTotal> Totals(IEnumerable<ReceiptLine> lines)

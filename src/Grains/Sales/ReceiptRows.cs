@@ -68,7 +68,8 @@ public static class ReceiptRows
                 json.Append(",\"r\":\"").Append(tax.RateId.ToString("D"))
                     .Append("\",\"rn\":\"").Append(JsonEncodedText.Encode(tax.RateName).ToString()).Append('"');
                 if (tax.Percent is { } percent)
-                    json.Append(",\"rp\":").Append(percent.ToString("0.00", CultureInfo.InvariantCulture));
+                    // As the rate holds it (12 stays 12): the answer and the row read back agree to the digit.
+                    json.Append(",\"rp\":").Append(percent.ToString(CultureInfo.InvariantCulture));
                 json.Append(",\"va\":").Append(tax.VatAmount.ToString("0.00", CultureInfo.InvariantCulture));
                 if (tax.Exclusive)
                     json.Append(",\"vx\":true");

@@ -6,6 +6,7 @@ using JowiShop.ApiHost.Features.Taxes;
 using JowiShop.Grains.Abstractions;
 using JowiShop.Grains.Abstractions.Catalog;
 using JowiShop.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace JowiShop.Tests.Api;
@@ -126,6 +127,11 @@ public sealed class TaxApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         var fifteen = await SellAsync(shop, (bread.Id, 1m, 4000m));
         Assert.Equal(521.74m, VatOf(fifteen));
         Assert.Equal(15m, fifteen.GetProperty("items")[0].GetProperty("tax").GetProperty("percent").GetDecimal());
+        // Stored, not just in memory: after every grain is deactivated the tenant grain reads them back, and the
+        // store grain (a new activation, so a new token) is charged them again.
+        await api.Factory.Services.GetRequiredService<IGrainFactory>().GetGrain<Orleans.Runtime.IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        Assert.Equal(3, (await (await shop.Owner.GetAsync($"/api/v1/taxes/rates/{standard.Id}")).ReadAsync<TaxRateView>()).History.Count);
+        Assert.Equal(521.74m, VatOf(await SellAsync(shop, (bread.Id, 1m, 4000m))));
 
         // The category's rate, then the variant's own, each from the next sale on.
         (await shop.Owner.PatchAsJsonAsync($"/api/v1/categories/{food.Id}", new { taxRateId = exempt.Id })).EnsureSuccessStatusCode();

@@ -18,7 +18,9 @@ public sealed record ReceiptLine(
     [property: Id(5)] decimal LineTotal,
     [property: Id(6)] decimal CostOfGoods,
     // Null: no VAT information (the tenant is not a VAT payer, or the receipt predates taxes).
-    [property: Id(7)] LineTax? Tax = null);
+    [property: Id(7)] LineTax? Tax = null,
+    // The variant's fiscal codes as sold (IKPU, package and unit codes, marked); null when it had none.
+    [property: Id(8)] FiscalCodes? Fiscal = null);
 
 /// <summary>A committed receipt: what POST /receipts answers and what a replay of its id answers again.</summary>
 [GenerateSerializer, Immutable, Alias("jowishop.Receipt")]

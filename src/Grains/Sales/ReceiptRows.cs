@@ -49,6 +49,7 @@ public static class ReceiptRows
     /// lines: [{"v": variant, "q": quantity, "p": unit price, "d": discount, "t": line total, "c": cost of goods}], and
     /// when the line carries VAT (0017): "r" rate id, "rn" rate name, "rp" percent (absent: exempt), "va" VAT amount,
     /// "vx" true when the VAT was added to the line (tax-exclusive prices). Lines without "r" read as no VAT information.
+    /// Fiscal codes as sold (0018), each only when set: "ik" IKPU, "pk" package code, "uc" unit code, "mk" true when marked.
     /// </summary>
     public static string LinesJson(IReadOnlyList<ReceiptLine> lines)
     {
@@ -73,6 +74,17 @@ public static class ReceiptRows
                 json.Append(",\"va\":").Append(tax.VatAmount.ToString("0.00", CultureInfo.InvariantCulture));
                 if (tax.Exclusive)
                     json.Append(",\"vx\":true");
+            }
+            if (line.Fiscal is { } fiscal)
+            {
+                if (fiscal.IkpuCode is { } ikpu)
+                    json.Append(",\"ik\":\"").Append(JsonEncodedText.Encode(ikpu).ToString()).Append('"');
+                if (fiscal.PackageCode is { } package)
+                    json.Append(",\"pk\":\"").Append(JsonEncodedText.Encode(package).ToString()).Append('"');
+                if (fiscal.UnitCode is { } unit)
+                    json.Append(",\"uc\":\"").Append(JsonEncodedText.Encode(unit).ToString()).Append('"');
+                if (fiscal.Marked)
+                    json.Append(",\"mk\":true");
             }
             json.Append('}');
         }
@@ -100,9 +112,13 @@ public static class ReceiptRows
         foreach (var line in document.RootElement.EnumerateArray())
             lines.Add(new ReceiptLine(lines.Count + 1, line.GetProperty("v").GetGuid(), line.GetProperty("q").GetDecimal(),
                 line.GetProperty("p").GetDecimal(), line.GetProperty("d").GetDecimal(), line.GetProperty("t").GetDecimal(), line.GetProperty("c").GetDecimal(),
-                ParseTax(line)));
+                ParseTax(line), ParseFiscal(line)));
         return lines;
     }
+
+    private static FiscalCodes? ParseFiscal(JsonElement line) => FiscalCodes.Of(
+        line.TryGetProperty("ik", out var ikpu) ? ikpu.GetString() : null, line.TryGetProperty("pk", out var package) ? package.GetString() : null,
+        line.TryGetProperty("uc", out var unit) ? unit.GetString() : null, line.TryGetProperty("mk", out var marked) && marked.ValueKind == JsonValueKind.True);
 
     private static LineTax? ParseTax(JsonElement line)
     {

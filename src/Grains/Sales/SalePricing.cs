@@ -45,7 +45,7 @@ public static class SalePricing
             if (discount > ReceiptMath.Line(item.Quantity, unitPrice, 0).Gross)
                 errors.Add(new($"items[{i}].discount", "may not exceed the line's price times quantity"));
             lines.Add(new SaleLine(item.VariantId, item.Quantity, unitPrice, discount, variant.Cost,
-                Tax(taxes, variant, ReceiptMath.Line(item.Quantity, unitPrice, discount).Total, businessDate)));
+                Tax(taxes, variant, ReceiptMath.Line(item.Quantity, unitPrice, discount).Total, businessDate), variant.Fiscal));
         }
         if (errors.Count > 0)
             return Invalid([.. errors]);

@@ -109,7 +109,7 @@ public sealed class StoreBatch(Guid storeId, LedgerPosition from, Func<Guid, Sto
             var line = sale.Lines[i];
             var cost = Take(line.VariantId, line.Quantity, line.CatalogCost, "sale", sale.Id, null, now);
             var (_, total) = ReceiptMath.Line(line.Quantity, line.UnitPrice, line.Discount);
-            lines.Add(new ReceiptLine(i + 1, line.VariantId, line.Quantity, line.UnitPrice, line.Discount, total, cost, line.Tax));
+            lines.Add(new ReceiptLine(i + 1, line.VariantId, line.Quantity, line.UnitPrice, line.Discount, total, cost, line.Tax, line.Fiscal));
         }
 
         var seq = ++ReceiptSeq;
@@ -151,7 +151,7 @@ public sealed class StoreBatch(Guid storeId, LedgerPosition from, Func<Guid, Sto
             var tax = sold[0].Tax is { } charged
                 ? charged with { VatAmount = VatRule.RefundedVat(sold.Sum(i => i.Tax?.VatAmount ?? 0m), soldQuantity, already, line.Quantity) }
                 : null;
-            lines.Add(new ReceiptLine(index + 1, line.VariantId, line.Quantity, sold[0].UnitPrice, Math.Max(0m, ReceiptMath.Money(sold[0].UnitPrice * line.Quantity) - value), value, cost, tax));
+            lines.Add(new ReceiptLine(index + 1, line.VariantId, line.Quantity, sold[0].UnitPrice, Math.Max(0m, ReceiptMath.Money(sold[0].UnitPrice * line.Quantity) - value), value, cost, tax, sold[0].Fiscal));
             Put(line.VariantId, line.Quantity, decimal.Round(unitCost, 4), "refund", "refund", refund.Id, $"refund of {original.ReceiptNumber}", now);
         }
 

@@ -107,7 +107,8 @@ public sealed partial class StoreGrain
         var scanned = await Task.WhenAll(missing.Where(_variantProducts.ContainsKey).Select(v =>
             GrainFactory.Reference<IProductGrain>(_variantProducts[v], _tenantId.ToString()).GetVariantAsync(v)));
         var loaded = scanned.Where(s => s is not null).ToDictionary(s => s!.Variant.Id,
-            s => new CatalogPrice(s!.Variant.Price, s.Variant.Cost, s.Variant.Unit, s.Variant.Active && s.ProductActive, s.Variant.TaxRateId, s.CategoryId));
+            s => new CatalogPrice(s!.Variant.Price, s.Variant.Cost, s.Variant.Unit, s.Variant.Active && s.ProductActive, s.Variant.TaxRateId, s.CategoryId,
+                s.Variant.Fiscal));
         _prices.Add(loaded, readAt);
         foreach (var (variantId, price) in loaded)
             prices[variantId] = price;

@@ -205,4 +205,45 @@ public sealed class TaxApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         // The other tenant's taxes are untouched by all of this.
         Assert.Equal(3, (await (await foreign.GetAsync("/api/v1/taxes")).ReadAsync<TaxSettingsView>()).Rates.Count);
     }
+
+    [Fact]
+    public async Task Variants_carry_fiscal_codes_onto_receipt_and_refund_lines()
+    {
+        var shop = await TestShop.CreateAsync(api.Factory, products: 0);
+        var problem = await (await shop.Owner.PostAsJsonAsync("/api/v1/products", new
+        {
+            name = "Bad codes", variants = new[] { new { name = "V", sku = TestCatalog.Sku(), barcodes = new[] { TestCatalog.Code128() }, price = 1m,
+                ikpuCode = "0210100100100000", packageCode = "12a", unitCode = "pcs" } },
+        })).AssertProblemAsync(HttpStatusCode.BadRequest, "validation.failed");
+        Assert.True(problem.GetProperty("errors").TryGetProperty("variants[0].ikpuCode", out _));
+        Assert.True(problem.GetProperty("errors").TryGetProperty("variants[0].packageCode", out _));
+
+        var water = await (await shop.Owner.PostAsJsonAsync("/api/v1/products", new
+        {
+            name = "Water", variants = new[] { new { name = "1.5 l", sku = TestCatalog.Sku(), barcodes = new[] { TestCatalog.Code128() }, price = 5000m,
+                ikpuCode = "02201001001000000", packageCode = "1495086", unitCode = "796", marked = true } },
+        })).ReadAsync<Product>(HttpStatusCode.Created);
+        var variant = water.Variants[0];
+        Assert.Equal(("02201001001000000", "1495086", "796", true), (variant.IkpuCode, variant.PackageCode, variant.UnitCode, variant.Marked));
+        await (await shop.Owner.PatchAsJsonAsync($"/api/v1/products/{water.Id}/variants/{variant.Id}", new { ikpuCode = "123" }))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "validation.failed");
+
+        var receipt = await SellAsync(shop, (variant.Id, 2m, 5000m));
+        var fiscal = receipt.GetProperty("items")[0].GetProperty("fiscal");
+        Assert.Equal("02201001001000000", fiscal.GetProperty("ikpuCode").GetString());
+        Assert.True(fiscal.GetProperty("marked").GetBoolean());
+        var id = receipt.GetProperty("id").GetGuid();
+        Assert.Equal("1495086", await shop.ScalarAsync<string>("SELECT package_code FROM receipt_items WHERE tenant_id = $1 AND receipt_id = $2", shop.TenantId, id));
+
+        // A later change of the codes does not touch what was sold; the refund line carries the sale's.
+        var patched = await (await shop.Owner.PatchAsJsonAsync($"/api/v1/products/{water.Id}/variants/{variant.Id}", new { ikpuCode = (string?)null, marked = false }))
+            .ReadAsync<Product>();
+        Assert.Null(patched.Variants[0].IkpuCode);
+        var refund = await (await shop.Owner.PostAsJsonAsync($"/api/v1/receipts/{id}/refunds", new { items = new[] { new { variantId = variant.Id, quantity = 1m } } }))
+            .ReadAsync<JsonElement>(HttpStatusCode.Created);
+        Assert.Equal("02201001001000000", refund.GetProperty("items")[0].GetProperty("fiscal").GetProperty("ikpuCode").GetString());
+        var later = await SellAsync(shop, (variant.Id, 1m, 5000m));
+        Assert.Equal(JsonValueKind.Null, later.GetProperty("items")[0].GetProperty("fiscal").GetProperty("ikpuCode").ValueKind);
+        Assert.False(later.GetProperty("items")[0].GetProperty("fiscal").GetProperty("marked").GetBoolean());
+    }
 }

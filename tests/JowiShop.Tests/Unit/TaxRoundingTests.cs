@@ -225,7 +225,8 @@ public sealed class TaxRoundingTests
             Line(1, 0.98m, Charge(0.98m, named)),
             Line(2, 5m, Charge(5m, Exempt)),
             Line(3, 100m, Charge(100m, Standard, exclusive: true)),
-            Line(4, 7m, null),
+            Line(4, 7m, null) with { Fiscal = new FiscalCodes("02201001001000000", "1495086", "796", true) },
+            Line(5, 7m, null) with { Fiscal = new FiscalCodes(null, null, "\"kg\"", false) },
         };
         Assert.Equal(lines, ReceiptRows.ParseLines(ReceiptRows.LinesJson(lines)));
         var old = ReceiptRows.ParseLines("""[{"v":"0b6c5a3e-7a4c-4d8e-9f8a-2f0f6d1b8c11","q":1.000,"p":1.00,"d":0.00,"t":1.00,"c":0.0000}]""");

@@ -145,7 +145,8 @@ public static class ProductEndpoints
     private static async Task<Results<Ok<Product>, ValidationProblem, ProblemHttpResult>> UpdateVariant(
         Guid id, Guid variantId, JsonObject body, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var patch = new PatchBody(body, new FieldErrors(), "name", "sku", "barcodes", "price", "cost", "unit", "active", "taxRateId");
+        var patch = new PatchBody(body, new FieldErrors(), "name", "sku", "barcodes", "price", "cost", "unit", "active", "taxRateId",
+            "ikpuCode", "packageCode", "unitCode", "marked");
         var errors = patch.Errors;
         var name = patch.Get<string>("name");
         if (patch.Has("name"))
@@ -165,13 +166,18 @@ public static class ProductEndpoints
         foreach (var field in new[] { "unit", "active" })
             errors.Require(!patch.IsNull(field), field, "cannot be null");
         var taxRateId = patch.Get<Guid?>("taxRateId");
+        var (ikpuCode, packageCode, unitCode) = (patch.Get<string>("ikpuCode"), patch.Get<string>("packageCode"), patch.Get<string>("unitCode"));
+        CatalogRules.RequireFiscal(ikpuCode, packageCode, unitCode, "", errors);
+        var marked = patch.Get<bool?>("marked");
+        errors.Require(!patch.IsNull("marked"), "marked", "cannot be null");
         await TaxEndpoints.RequireRatesAsync(grains, user, [("taxRateId", taxRateId)], errors);
         if (errors.Any)
             return ApiProblems.Validation(errors);
 
         var result = await Grain(grains, user, id).UpdateVariantAsync(variantId, new VariantPatch(
             name?.Trim(), sku?.Trim(), barcodes, price, cost, patch.IsNull("cost"), unit, active, user.GetUserId(),
-            taxRateId, patch.IsNull("taxRateId")));
+            taxRateId, patch.IsNull("taxRateId"), ikpuCode, patch.IsNull("ikpuCode"), packageCode, patch.IsNull("packageCode"),
+            unitCode, patch.IsNull("unitCode"), marked));
         return result.Outcome switch
         {
             CatalogOutcome.Ok => TypedResults.Ok(result.Product!),

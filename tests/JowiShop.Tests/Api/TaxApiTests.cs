@@ -246,4 +246,24 @@ public sealed class TaxApiTests(ApiFixture api) : IClassFixture<ApiFixture>
         Assert.Equal(JsonValueKind.Null, later.GetProperty("items")[0].GetProperty("fiscal").GetProperty("ikpuCode").ValueKind);
         Assert.False(later.GetProperty("items")[0].GetProperty("fiscal").GetProperty("marked").GetBoolean());
     }
+
+    [Fact]
+    public async Task A_replayed_sale_answers_the_vat_it_was_charged_even_after_a_rate_change()
+    {
+        var shop = await TestShop.CreateAsync(api.Factory, products: 1);
+        var standard = TaxSettings.Defaults(shop.TenantId).DefaultRateId;
+        var body = shop.Sale(shop.StoreIds[0], id: Guid.NewGuid(), lines: 1);
+        var first = await (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", body)).ReadAsync<JsonElement>(HttpStatusCode.Created);
+        Assert.Equal(107.14m, Vat(first.GetProperty("items")[0])); // 1000 × 12 / 112 = 107.142…
+
+        (await shop.Owner.PostAsJsonAsync($"/api/v1/taxes/rates/{standard}/changes",
+            new { percent = 20m, effectiveFrom = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1) })).EnsureSuccessStatusCode();
+        // Same id, same body: the original receipt, as charged (tax comes from the catalog, not the request hash).
+        var replay = await (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", body)).ReadAsync<JsonElement>(HttpStatusCode.Created);
+        Assert.Equal(first.GetProperty("receiptNumber").GetString(), replay.GetProperty("receiptNumber").GetString());
+        Assert.Equal(107.14m, Vat(replay.GetProperty("items")[0]));
+        Assert.Equal(1L, await shop.ScalarAsync<long>("SELECT count(*) FROM receipts WHERE tenant_id = $1", shop.TenantId));
+        // A new sale is charged the new rate.
+        Assert.Equal(166.67m, Vat((await SellAsync(shop, (shop.VariantIds.First(), 1m, 1000m))).GetProperty("items")[0]));
+    }
 }

@@ -11,6 +11,7 @@ using JowiShop.ApiHost.Features.Search;
 using JowiShop.ApiHost.Features.Staff;
 using JowiShop.ApiHost.Features.Stores;
 using JowiShop.ApiHost.Features.Tenant;
+using JowiShop.ApiHost.Features.Taxes;
 using JowiShop.ApiHost.Infrastructure;
 using JowiShop.Grains.Persistence;
 using JowiShop.Silo;
@@ -152,6 +153,7 @@ api.AddRequestRules(); // route and query text, UTC times, no null array element
 api.MapHealthEndpoints();
 api.MapAuthEndpoints();
 api.MapTenantEndpoints();
+api.MapTaxEndpoints();
 api.MapStoreEndpoints();
 api.MapProductEndpoints();
 api.MapCategoryEndpoints();

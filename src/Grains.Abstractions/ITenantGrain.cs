@@ -31,8 +31,34 @@ public interface ITenantGrain : IGrainWithGuidKey
     /// The store's config for a batch of sales (asked before every batch): with its live terminals, the
     /// discount limits and the catalog changes since <paramref name="since"/>, the store grain's cursor.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="taxToken"/> is the <see cref="SalesTaxes.Token"/> the store holds: the answer carries the
+    /// tenant's taxes only when they differ, so a rate change reaches the very next batch at no cost otherwise.
+    /// </remarks>
     [ReadOnly]
-    Task<StoreSalesConfig> GetSalesConfigAsync(Guid storeId, CatalogCursor since);
+    Task<StoreSalesConfig> GetSalesConfigAsync(Guid storeId, CatalogCursor since, Guid taxToken = default);
+
+    /// <summary>The tenant's VAT-payer flag, price mode, rates (with their histories) and default rate.</summary>
+    [ReadOnly]
+    Task<TaxSettings> GetTaxesAsync();
+
+    /// <summary>Sets the VAT-payer flag, the price mode and the default rate (which must be one of the tenant's).</summary>
+    Task<TaxWrite> UpdateTaxSettingsAsync(bool vatPayer, TaxPricing prices, Guid defaultRateId, Guid? actorId = null);
+
+    /// <summary>A new rate with its first version.</summary>
+    Task<TaxWrite> CreateTaxRateAsync(string name, TaxRateVersion first, Guid? actorId = null);
+
+    /// <summary>
+    /// Renames a rate and/or gives it a new value from a business date on (a version with the same date
+    /// replaces that one). Receipts keep what they were charged.
+    /// </summary>
+    Task<TaxWrite> UpdateTaxRateAsync(Guid rateId, string? name, TaxRateVersion? version, Guid? actorId = null);
+
+    /// <summary>
+    /// The category API calls this after committing a category write and before answering it: the tenant grain
+    /// reloads the categories' parents and rates, so the next batch of every store prices by them.
+    /// </summary>
+    Task CategoriesChangedAsync();
 
     /// <summary>
     /// Product grains call this after committing a change to these variants (price, cost, unit, active,

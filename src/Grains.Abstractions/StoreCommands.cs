@@ -34,7 +34,9 @@ public sealed record StoreSalesConfig(
     [property: Id(0)] StoreConfig Store,
     [property: Id(1)] IReadOnlyList<Guid> Terminals,
     [property: Id(2)] DiscountLimits DiscountLimits,
-    [property: Id(3)] Catalog.CatalogChanges Catalog);
+    [property: Id(3)] Catalog.CatalogChanges Catalog,
+    // The tenant's taxes when they changed since the token the store sent (null: keep what it holds).
+    [property: Id(4)] SalesTaxes? Taxes = null);
 
 public enum DirectoryOutcome { Ok, NotFound, StoreNotFound, StoreHasTerminals }
 

@@ -30,6 +30,12 @@ public sealed class TenantGrain(
     private Dictionary<Guid, Guid[]> _storeTerminals = [];
     // The catalog cursor store grains price by: memory only, a new epoch per activation.
     private readonly CatalogChangeLog _catalog = new();
+    // Each category's parent and rate (live categories), for the rate inheritance store grains price by.
+    private Dictionary<Guid, CategoryTax> _categoryTaxes = [];
+    // What store grains price tax by; a new token with every change and every activation (docs/taxes.md).
+    private SalesTaxes? _salesTaxes;
+
+    private TaxSettings Taxes => settings.State.Taxes ?? TaxSettings.Defaults(TenantId);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -51,6 +57,7 @@ public sealed class TenantGrain(
             TenantId));
         batch.BatchCommands.Add(Sql.Command(
             "SELECT id, store_id, name, created_at, updated_at FROM terminals WHERE tenant_id = $1 AND deleted_at IS NULL", TenantId));
+        batch.BatchCommands.Add(Sql.Command(CategoryTaxesSql, TenantId));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -66,7 +73,102 @@ public sealed class TenantGrain(
                 reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<DateTimeOffset>(4));
             _terminals[terminal.Id] = terminal;
         }
+        await reader.NextResultAsync(cancellationToken);
+        _categoryTaxes = await ReadCategoryTaxesAsync(reader, cancellationToken);
         Reorder();
+    }
+
+    private const string CategoryTaxesSql = "SELECT id, parent_id, tax_rate_id FROM categories WHERE tenant_id = $1 AND deleted_at IS NULL";
+
+    private static async Task<Dictionary<Guid, CategoryTax>> ReadCategoryTaxesAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        var categories = new Dictionary<Guid, CategoryTax>();
+        while (await reader.ReadAsync(ct))
+            categories[reader.GetGuid(0)] = new CategoryTax(reader.IsDBNull(1) ? null : reader.GetGuid(1), reader.IsDBNull(2) ? null : reader.GetGuid(2));
+        return categories;
+    }
+
+    private SalesTaxes SalesTaxes => _salesTaxes ??= new SalesTaxes(Guid.NewGuid(), Taxes, _categoryTaxes);
+
+    public Task<TaxSettings> GetTaxesAsync() => Task.FromResult(Taxes);
+
+    public Task<TaxWrite> UpdateTaxSettingsAsync(bool vatPayer, TaxPricing prices, Guid defaultRateId, Guid? actorId = null)
+    {
+        var current = Taxes;
+        if (current.Rate(defaultRateId) is null)
+            return Task.FromResult(new TaxWrite(TaxWriteOutcome.DefaultRateNotFound));
+        return WriteTaxesAsync(current with { VatPayer = vatPayer, Prices = prices, DefaultRateId = defaultRateId }, null, actorId);
+    }
+
+    public Task<TaxWrite> CreateTaxRateAsync(string name, TaxRateVersion first, Guid? actorId = null)
+    {
+        var current = Taxes;
+        if (current.Rates.Any(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase)))
+            return Task.FromResult(new TaxWrite(TaxWriteOutcome.NameTaken));
+        var rate = new TaxRate(Guid.CreateVersion7(), name, [first]);
+        return WriteTaxesAsync(current with { Rates = [.. current.Rates, rate] }, rate, actorId);
+    }
+
+    public Task<TaxWrite> UpdateTaxRateAsync(Guid rateId, string? name, TaxRateVersion? version, Guid? actorId = null)
+    {
+        var current = Taxes;
+        if (current.Rate(rateId) is not { } rate)
+            return Task.FromResult(new TaxWrite(TaxWriteOutcome.NotFound));
+        if (name is not null && current.Rates.Any(r => r.Id != rateId && string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase)))
+            return Task.FromResult(new TaxWrite(TaxWriteOutcome.NameTaken));
+        var updated = rate with
+        {
+            Name = name ?? rate.Name,
+            History = version is null
+                ? rate.History
+                : [.. rate.History.Where(v => v.EffectiveFrom != version.EffectiveFrom).Append(version).OrderBy(v => v.EffectiveFrom)],
+        };
+        return WriteTaxesAsync(current with { Rates = current.Rates.Select(r => r.Id == rateId ? updated : r).ToArray() }, updated, actorId);
+    }
+
+    /// <summary>Stores the taxes, then drops the store grains' view of them (a new token): the next batch of every store prices by them.</summary>
+    private async Task<TaxWrite> WriteTaxesAsync(TaxSettings updated, TaxRate? rate, Guid? actorId)
+    {
+        var previous = settings.State.Taxes;
+        settings.State.Taxes = updated;
+        try
+        {
+            await settings.WriteStateAsync();
+        }
+        catch
+        {
+            settings.State.Taxes = previous; // not stored: memory must not claim it was
+            throw;
+        }
+        _salesTaxes = null;
+        try
+        {
+            await using var audit = db.CreateBatch();
+            audit.BatchCommands.Add(AuditTrail.Entry(TenantId, actorId, "tenant.taxes_changed", "tenant", TenantId,
+                details: new { from = previous ?? TaxSettings.Defaults(TenantId), to = updated }));
+            await audit.ExecuteNonQueryAsync();
+        }
+        catch (NpgsqlException e)
+        {
+            throw DatabaseFailures.Translate(e);
+        }
+        return new TaxWrite(TaxWriteOutcome.Ok, updated, rate);
+    }
+
+    public async Task CategoriesChangedAsync()
+    {
+        try
+        {
+            await using var cmd = db.CreateCommand(CategoryTaxesSql);
+            Sql.Add(cmd.Parameters, TenantId);
+            await using var reader = await cmd.ExecuteReaderAsync();
+            _categoryTaxes = await ReadCategoryTaxesAsync(reader, CancellationToken.None);
+        }
+        catch (NpgsqlException e)
+        {
+            throw DatabaseFailures.Translate(e);
+        }
+        _salesTaxes = null;
     }
 
     public Task<TenantSettings> GetSettingsAsync() =>
@@ -117,9 +219,12 @@ public sealed class TenantGrain(
             : new StoreConfig(false, tenant.TimeZone, tenant.NegativeStock == NegativeStockPolicy.Refuse);
     }
 
-    public Task<StoreSalesConfig> GetSalesConfigAsync(Guid storeId, CatalogCursor since) =>
-        Task.FromResult(new StoreSalesConfig(ConfigOf(storeId), _storeTerminals.GetValueOrDefault(storeId) ?? [],
-            settings.State.Settings.DiscountLimits, _catalog.Since(since)));
+    public Task<StoreSalesConfig> GetSalesConfigAsync(Guid storeId, CatalogCursor since, Guid taxToken = default)
+    {
+        var taxes = SalesTaxes;
+        return Task.FromResult(new StoreSalesConfig(ConfigOf(storeId), _storeTerminals.GetValueOrDefault(storeId) ?? [],
+            settings.State.Settings.DiscountLimits, _catalog.Since(since), taxes.Token == taxToken ? null : taxes));
+    }
 
     public Task<CatalogCursor> CatalogChangedAsync(IReadOnlyList<Guid> variantIds) => Task.FromResult(_catalog.Record(variantIds));
 

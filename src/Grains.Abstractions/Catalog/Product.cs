@@ -12,7 +12,19 @@ public sealed record Variant(
     [property: Id(6)] decimal? Cost,
     [property: Id(7)] VariantUnit Unit,
     [property: Id(8)] bool Active,
-    [property: Id(9)] DateTimeOffset UpdatedAt);
+    [property: Id(9)] DateTimeOffset UpdatedAt,
+    // The variant's own tax rate; null: its category's, else the tenant default (docs/taxes.md).
+    [property: Id(10)] Guid? TaxRateId = null,
+    // Fiscal product data (docs/taxes.md): IKPU (MXIK, 17 digits), package code, unit code, digitally marked.
+    [property: Id(11)] string? IkpuCode = null,
+    [property: Id(12)] string? PackageCode = null,
+    [property: Id(13)] string? UnitCode = null,
+    [property: Id(14)] bool Marked = false)
+{
+    // Derived from the fields above: not a second copy in the answer.
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Sales.FiscalCodes? Fiscal => Sales.FiscalCodes.Of(IkpuCode, PackageCode, UnitCode, Marked);
+}
 
 /// <summary>A product with its live variants.</summary>
 [GenerateSerializer, Immutable, Alias("jowishop.Product")]

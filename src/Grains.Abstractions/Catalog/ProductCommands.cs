@@ -10,7 +10,12 @@ public sealed record VariantDraft(
     [property: Id(4)] decimal Price,
     [property: Id(5)] decimal? Cost,
     [property: Id(6)] VariantUnit Unit,
-    [property: Id(7)] bool Active);
+    [property: Id(7)] bool Active,
+    [property: Id(8)] Guid? TaxRateId = null,
+    [property: Id(9)] string? IkpuCode = null,
+    [property: Id(10)] string? PackageCode = null,
+    [property: Id(11)] string? UnitCode = null,
+    [property: Id(12)] bool Marked = false);
 
 [GenerateSerializer, Immutable, Alias("jowishop.ProductDraft")]
 public sealed record ProductDraft(
@@ -41,7 +46,16 @@ public sealed record VariantPatch(
     [property: Id(6)] VariantUnit? Unit = null,
     [property: Id(7)] bool? Active = null,
     // Who asks, for the audit entry of a price change.
-    [property: Id(8)] Guid? ActorId = null);
+    [property: Id(8)] Guid? ActorId = null,
+    [property: Id(9)] Guid? TaxRateId = null,
+    [property: Id(10)] bool ClearTaxRate = false,
+    [property: Id(11)] string? IkpuCode = null,
+    [property: Id(12)] bool ClearIkpuCode = false,
+    [property: Id(13)] string? PackageCode = null,
+    [property: Id(14)] bool ClearPackageCode = false,
+    [property: Id(15)] string? UnitCode = null,
+    [property: Id(16)] bool ClearUnitCode = false,
+    [property: Id(17)] bool? Marked = null);
 
 public enum CatalogOutcome
 {

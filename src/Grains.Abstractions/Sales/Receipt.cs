@@ -16,7 +16,11 @@ public sealed record ReceiptLine(
     [property: Id(3)] decimal UnitPrice,
     [property: Id(4)] decimal Discount,
     [property: Id(5)] decimal LineTotal,
-    [property: Id(6)] decimal CostOfGoods);
+    [property: Id(6)] decimal CostOfGoods,
+    // Null: no VAT information (the tenant is not a VAT payer, or the receipt predates taxes).
+    [property: Id(7)] LineTax? Tax = null,
+    // The variant's fiscal codes as sold (IKPU, package and unit codes, marked); null when it had none.
+    [property: Id(8)] FiscalCodes? Fiscal = null);
 
 /// <summary>A committed receipt: what POST /receipts answers and what a replay of its id answers again.</summary>
 [GenerateSerializer, Immutable, Alias("jowishop.Receipt")]
@@ -38,4 +42,11 @@ public sealed record Receipt(
     [property: Id(14)] IReadOnlyList<Payment> Payments,
     [property: Id(15)] decimal Change,
     [property: Id(16)] string? Note,
-    [property: Id(17)] long SequenceNo);
+    [property: Id(17)] long SequenceNo)
+{
+    /// <summary>Net, VAT and gross per rate, summed from the lines (so they agree with them exactly); empty without VAT.</summary>
+    public IReadOnlyList<TaxTotal> Taxes => VatRule.Totals(Items);
+
+    /// <summary>The receipt's VAT: the sum of its lines' (null when no line carries VAT information).</summary>
+    public decimal? VatTotal => Items.Any(i => i.Tax is not null) ? Items.Sum(i => i.Tax?.VatAmount ?? 0m) : null;
+}

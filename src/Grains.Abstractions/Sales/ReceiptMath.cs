@@ -14,13 +14,16 @@ public static class ReceiptMath
 
     public static (decimal Subtotal, decimal DiscountTotal, decimal Total) Totals(IEnumerable<SaleLine> lines)
     {
-        decimal subtotal = 0, discounts = 0;
+        decimal subtotal = 0, discounts = 0, addedVat = 0;
         foreach (var line in lines)
         {
             subtotal += Line(line.Quantity, line.UnitPrice, line.Discount).Gross;
             discounts += line.Discount;
+            // Exclusive prices: the VAT comes on top of the lines (inclusive VAT is inside them).
+            if (line.Tax is { Exclusive: true } tax)
+                addedVat += tax.VatAmount;
         }
-        return (subtotal, discounts, subtotal - discounts);
+        return (subtotal, discounts, subtotal - discounts + addedVat);
     }
 
     /// <summary>

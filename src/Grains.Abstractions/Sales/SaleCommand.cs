@@ -7,7 +7,11 @@ public sealed record SaleLine(
     [property: Id(1)] decimal Quantity,
     [property: Id(2)] decimal UnitPrice,
     [property: Id(3)] decimal Discount,
-    [property: Id(4)] decimal? CatalogCost);
+    [property: Id(4)] decimal? CatalogCost,
+    // The rate and VAT the store grain priced the line with; null: no VAT (not a VAT payer, or priced by the caller).
+    [property: Id(5)] LineTax? Tax = null,
+    // The variant's fiscal codes as sold; null when it has none.
+    [property: Id(6)] FiscalCodes? Fiscal = null);
 
 /// <summary>
 /// A sale for the store grain to number, take out of stock and commit. <see cref="RequestHash"/>

@@ -122,7 +122,8 @@ public sealed class BarcodeDirectoryGrain(NpgsqlDataSource db, CatalogCacheCount
     private const string VariantColumns =
         """
         SELECT v.id, v.product_id, v.name, v.sku, v.price, v.cost, v.unit, v.active, v.updated_at, p.name, p.category_id, p.active,
-               array_agg(b.barcode ORDER BY b.created_at, b.barcode)
+               array_agg(b.barcode ORDER BY b.created_at, b.barcode), v.tax_rate_id,
+               v.ikpu_code, v.package_code, v.unit_code, v.marked
         FROM product_variants v
         JOIN products p ON p.tenant_id = v.tenant_id AND p.id = v.product_id AND p.deleted_at IS NULL
         JOIN variant_barcodes b ON b.tenant_id = v.tenant_id AND b.variant_id = v.id AND b.deleted_at IS NULL
@@ -158,7 +159,9 @@ public sealed class BarcodeDirectoryGrain(NpgsqlDataSource db, CatalogCacheCount
         var productId = reader.GetGuid(1);
         var variant = new Variant(reader.GetGuid(0), productId, reader.GetString(2), reader.GetString(3), reader.GetFieldValue<string[]>(12),
             reader.GetDecimal(4), reader.IsDBNull(5) ? null : reader.GetDecimal(5), VariantUnits.FromSql(reader.GetString(6)),
-            reader.GetBoolean(7), reader.GetFieldValue<DateTimeOffset>(8));
+            reader.GetBoolean(7), reader.GetFieldValue<DateTimeOffset>(8), reader.IsDBNull(13) ? null : reader.GetGuid(13),
+            reader.IsDBNull(14) ? null : reader.GetString(14), reader.IsDBNull(15) ? null : reader.GetString(15), reader.IsDBNull(16) ? null : reader.GetString(16),
+            reader.GetBoolean(17));
         return new ScannedVariant(variant, productId, reader.GetString(9), reader.IsDBNull(10) ? null : reader.GetGuid(10), reader.GetBoolean(11));
     }
 }

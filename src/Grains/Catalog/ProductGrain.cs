@@ -196,6 +196,11 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             Cost = patch.ClearCost ? null : patch.Cost ?? current.Cost,
             Unit = patch.Unit ?? current.Unit,
             Active = patch.Active ?? current.Active,
+            TaxRateId = patch.ClearTaxRate ? null : patch.TaxRateId ?? current.TaxRateId,
+            IkpuCode = patch.ClearIkpuCode ? null : patch.IkpuCode ?? current.IkpuCode,
+            PackageCode = patch.ClearPackageCode ? null : patch.PackageCode ?? current.PackageCode,
+            UnitCode = patch.ClearUnitCode ? null : patch.UnitCode ?? current.UnitCode,
+            Marked = patch.Marked ?? current.Marked,
             UpdatedAt = now,
         };
         var removed = current.Barcodes.Except(updated.Barcodes, StringComparer.Ordinal).ToArray();
@@ -205,9 +210,10 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         {
             await using var batch = new NpgsqlBatch(connection, tx);
             batch.BatchCommands.Add(Sql.Command(
-                "UPDATE product_variants SET name = $3, sku = $4, price = $5, cost = $6, unit = $7, active = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2",
+                "UPDATE product_variants SET name = $3, sku = $4, price = $5, cost = $6, unit = $7, active = $8, updated_at = $9, tax_rate_id = $10, ikpu_code = $11, package_code = $12, unit_code = $13, marked = $14 WHERE tenant_id = $1 AND id = $2",
                 _tenantId, variantId, updated.Name, updated.Sku, updated.Price, (object?)updated.Cost ?? DBNull.Value,
-                updated.Unit.ToSql(), updated.Active, now));
+                updated.Unit.ToSql(), updated.Active, now, NullableUuid(updated.TaxRateId), NullableText(updated.IkpuCode), NullableText(updated.PackageCode),
+                NullableText(updated.UnitCode), updated.Marked));
             if (removed.Length > 0)
                 batch.BatchCommands.Add(Sql.Command(
                     "UPDATE variant_barcodes SET deleted_at = now() WHERE tenant_id = $1 AND variant_id = $2 AND barcode = ANY($3) AND deleted_at IS NULL",
@@ -327,9 +333,10 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     private void AddVariantCommands(NpgsqlBatch batch, VariantDraft variant, DateTimeOffset now)
     {
         batch.BatchCommands.Add(Sql.Command(
-            "INSERT INTO product_variants (id, tenant_id, product_id, name, sku, price, cost, unit, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+            "INSERT INTO product_variants (id, tenant_id, product_id, name, sku, price, cost, unit, active, created_at, updated_at, tax_rate_id, ikpu_code, package_code, unit_code, marked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15)",
             variant.Id, _tenantId, _productId, variant.Name, variant.Sku, variant.Price, (object?)variant.Cost ?? DBNull.Value,
-            variant.Unit.ToSql(), variant.Active, now));
+            variant.Unit.ToSql(), variant.Active, now, NullableUuid(variant.TaxRateId), NullableText(variant.IkpuCode), NullableText(variant.PackageCode),
+            NullableText(variant.UnitCode), variant.Marked));
         foreach (var barcode in variant.Barcodes)
             batch.BatchCommands.Add(BarcodeInsert(variant.Id, barcode, now));
     }
@@ -342,7 +349,13 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
     }
 
     private Variant ToVariant(VariantDraft d, DateTimeOffset now) =>
-        new(d.Id, _productId, d.Name, d.Sku, d.Barcodes, d.Price, d.Cost, d.Unit, d.Active, now);
+        new(d.Id, _productId, d.Name, d.Sku, d.Barcodes, d.Price, d.Cost, d.Unit, d.Active, now, d.TaxRateId, d.IkpuCode, d.PackageCode, d.UnitCode, d.Marked);
+
+    private static NpgsqlParameter NullableText(string? value) =>
+        new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text };
+
+    private static NpgsqlParameter NullableUuid(Guid? value) =>
+        new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Uuid };
 
     /// <summary>
     /// Tells the barcode directory shards what scans of this product's barcodes answer now: the
@@ -446,7 +459,7 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
             "SELECT name, description, category_id, active, created_at, updated_at FROM products WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
             _tenantId, _productId));
         batch.BatchCommands.Add(Sql.Command(
-            "SELECT id, name, sku, price, cost, unit, active, updated_at FROM product_variants WHERE tenant_id = $1 AND product_id = $2 AND deleted_at IS NULL ORDER BY created_at, id",
+            "SELECT id, name, sku, price, cost, unit, active, updated_at, tax_rate_id, ikpu_code, package_code, unit_code, marked FROM product_variants WHERE tenant_id = $1 AND product_id = $2 AND deleted_at IS NULL ORDER BY created_at, id",
             _tenantId, _productId));
         batch.BatchCommands.Add(Sql.Command(
             """
@@ -467,7 +480,9 @@ public sealed class ProductGrain(NpgsqlDataSource db, CatalogCacheCounters count
         while (await reader.ReadAsync(ct))
             variants.Add(new Variant(reader.GetGuid(0), _productId, reader.GetString(1), reader.GetString(2), [],
                 reader.GetDecimal(3), reader.IsDBNull(4) ? null : reader.GetDecimal(4), VariantUnits.FromSql(reader.GetString(5)),
-                reader.GetBoolean(6), reader.GetFieldValue<DateTimeOffset>(7)));
+                reader.GetBoolean(6), reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetGuid(8),
+                reader.IsDBNull(9) ? null : reader.GetString(9), reader.IsDBNull(10) ? null : reader.GetString(10), reader.IsDBNull(11) ? null : reader.GetString(11),
+                reader.GetBoolean(12)));
 
         await reader.NextResultAsync(ct);
         var barcodes = new Dictionary<Guid, List<string>>();

@@ -45,7 +45,12 @@ public static class ReceiptRows
     // (as the receipt_items and receipt_payments views type them), so a receipt reads back as it
     // did from those tables.
 
-    /// <summary>lines: [{"v": variant, "q": quantity, "p": unit price, "d": discount, "t": line total, "c": cost of goods}].</summary>
+    /// <summary>
+    /// lines: [{"v": variant, "q": quantity, "p": unit price, "d": discount, "t": line total, "c": cost of goods}], and
+    /// when the line carries VAT (0017): "r" rate id, "rn" rate name, "rp" percent (absent: exempt), "va" VAT amount,
+    /// "vx" true when the VAT was added to the line (tax-exclusive prices). Lines without "r" read as no VAT information.
+    /// Fiscal codes as sold (0018), each only when set: "ik" IKPU, "pk" package code, "uc" unit code, "mk" true when marked.
+    /// </summary>
     public static string LinesJson(IReadOnlyList<ReceiptLine> lines)
     {
         var json = new StringBuilder(2 + lines.Count * 128).Append('[');
@@ -58,7 +63,30 @@ public static class ReceiptRows
                 .Append(",\"p\":").Append(line.UnitPrice.ToString("0.00", CultureInfo.InvariantCulture))
                 .Append(",\"d\":").Append(line.Discount.ToString("0.00", CultureInfo.InvariantCulture))
                 .Append(",\"t\":").Append(line.LineTotal.ToString("0.00", CultureInfo.InvariantCulture))
-                .Append(",\"c\":").Append(line.CostOfGoods.ToString("0.0000", CultureInfo.InvariantCulture)).Append('}');
+                .Append(",\"c\":").Append(line.CostOfGoods.ToString("0.0000", CultureInfo.InvariantCulture));
+            if (line.Tax is { } tax)
+            {
+                json.Append(",\"r\":\"").Append(tax.RateId.ToString("D"))
+                    .Append("\",\"rn\":\"").Append(JsonEncodedText.Encode(tax.RateName).ToString()).Append('"');
+                if (tax.Percent is { } percent)
+                    // As the rate holds it (12 stays 12): the answer and the row read back agree to the digit.
+                    json.Append(",\"rp\":").Append(percent.ToString(CultureInfo.InvariantCulture));
+                json.Append(",\"va\":").Append(tax.VatAmount.ToString("0.00", CultureInfo.InvariantCulture));
+                if (tax.Exclusive)
+                    json.Append(",\"vx\":true");
+            }
+            if (line.Fiscal is { } fiscal)
+            {
+                if (fiscal.IkpuCode is { } ikpu)
+                    json.Append(",\"ik\":\"").Append(JsonEncodedText.Encode(ikpu).ToString()).Append('"');
+                if (fiscal.PackageCode is { } package)
+                    json.Append(",\"pk\":\"").Append(JsonEncodedText.Encode(package).ToString()).Append('"');
+                if (fiscal.UnitCode is { } unit)
+                    json.Append(",\"uc\":\"").Append(JsonEncodedText.Encode(unit).ToString()).Append('"');
+                if (fiscal.Marked)
+                    json.Append(",\"mk\":true");
+            }
+            json.Append('}');
         }
         return json.Append(']').ToString();
     }
@@ -83,8 +111,22 @@ public static class ReceiptRows
         var lines = new List<ReceiptLine>(document.RootElement.GetArrayLength());
         foreach (var line in document.RootElement.EnumerateArray())
             lines.Add(new ReceiptLine(lines.Count + 1, line.GetProperty("v").GetGuid(), line.GetProperty("q").GetDecimal(),
-                line.GetProperty("p").GetDecimal(), line.GetProperty("d").GetDecimal(), line.GetProperty("t").GetDecimal(), line.GetProperty("c").GetDecimal()));
+                line.GetProperty("p").GetDecimal(), line.GetProperty("d").GetDecimal(), line.GetProperty("t").GetDecimal(), line.GetProperty("c").GetDecimal(),
+                ParseTax(line), ParseFiscal(line)));
         return lines;
+    }
+
+    private static FiscalCodes? ParseFiscal(JsonElement line) => FiscalCodes.Of(
+        line.TryGetProperty("ik", out var ikpu) ? ikpu.GetString() : null, line.TryGetProperty("pk", out var package) ? package.GetString() : null,
+        line.TryGetProperty("uc", out var unit) ? unit.GetString() : null, line.TryGetProperty("mk", out var marked) && marked.ValueKind == JsonValueKind.True);
+
+    private static LineTax? ParseTax(JsonElement line)
+    {
+        if (!line.TryGetProperty("r", out var rate))
+            return null;
+        return new LineTax(rate.GetGuid(), line.GetProperty("rn").GetString()!,
+            line.TryGetProperty("rp", out var percent) && percent.ValueKind == JsonValueKind.Number ? percent.GetDecimal() : null,
+            line.GetProperty("va").GetDecimal(), line.TryGetProperty("vx", out var exclusive) && exclusive.ValueKind == JsonValueKind.True);
     }
 
     public static List<Payment> ParsePayments(string json)

@@ -17,7 +17,8 @@ public static class SalePricing
 
     /// <summary>The priced sale, or the refusal (Invalid, DiscountForbidden) with a null sale.</summary>
     public static (SaleCommand? Sale, SaleResult? Refusal) Price(SaleOrder order, Guid storeId, IReadOnlyList<Guid> terminals,
-        bool customerExists, IReadOnlyDictionary<Guid, CatalogPrice> catalog, DiscountLimits limits)
+        bool customerExists, IReadOnlyDictionary<Guid, CatalogPrice> catalog, DiscountLimits limits, SalesTaxes? taxes = null,
+        DateOnly businessDate = default)
     {
         if (!terminals.Contains(order.TerminalId))
             return Invalid(new SaleFieldError("terminalId", $"terminal {order.TerminalId} is not a terminal of store {storeId}"));
@@ -43,7 +44,8 @@ public static class SalePricing
             var discount = item.Discount ?? 0m;
             if (discount > ReceiptMath.Line(item.Quantity, unitPrice, 0).Gross)
                 errors.Add(new($"items[{i}].discount", "may not exceed the line's price times quantity"));
-            lines.Add(new SaleLine(item.VariantId, item.Quantity, unitPrice, discount, variant.Cost));
+            lines.Add(new SaleLine(item.VariantId, item.Quantity, unitPrice, discount, variant.Cost,
+                Tax(taxes, variant, ReceiptMath.Line(item.Quantity, unitPrice, discount).Total, businessDate), variant.Fiscal));
         }
         if (errors.Count > 0)
             return Invalid([.. errors]);
@@ -88,6 +90,26 @@ public static class SalePricing
                     Line: i, MaxDiscountPercent: limit);
         }
         return null;
+    }
+
+    /// <summary>
+    /// The line's rate and VAT (<see cref="VatRule"/>), by the version in force on the business date; null
+    /// when the tenant is not a VAT payer (its receipts carry no VAT), or no rate is in force.
+    /// </summary>
+    public static LineTax? Tax(SalesTaxes? taxes, CatalogPrice variant, decimal lineTotal, DateOnly businessDate)
+    {
+        if (taxes is not { Settings.VatPayer: true })
+            return null;
+        var rate = taxes.RateOf(variant.TaxRateId, variant.CategoryId);
+        // A rate whose first version starts later is not in force yet: the tenant default applies meanwhile.
+        if (rate?.On(businessDate) is not { } version)
+        {
+            rate = taxes.Settings.Rate(taxes.Settings.DefaultRateId);
+            if (rate?.On(businessDate) is not { } fallback)
+                return null;
+            version = fallback;
+        }
+        return VatRule.Charge(lineTotal, rate, version, taxes.Settings.Prices == TaxPricing.Exclusive);
     }
 
     private static (SaleCommand?, SaleResult?) Invalid(params SaleFieldError[] errors) =>

@@ -109,7 +109,7 @@ public sealed class StoreBatch(Guid storeId, LedgerPosition from, Func<Guid, Sto
             var line = sale.Lines[i];
             var cost = Take(line.VariantId, line.Quantity, line.CatalogCost, "sale", sale.Id, null, now);
             var (_, total) = ReceiptMath.Line(line.Quantity, line.UnitPrice, line.Discount);
-            lines.Add(new ReceiptLine(i + 1, line.VariantId, line.Quantity, line.UnitPrice, line.Discount, total, cost));
+            lines.Add(new ReceiptLine(i + 1, line.VariantId, line.Quantity, line.UnitPrice, line.Discount, total, cost, line.Tax, line.Fiscal));
         }
 
         var seq = ++ReceiptSeq;
@@ -146,11 +146,17 @@ public sealed class StoreBatch(Guid storeId, LedgerPosition from, Func<Guid, Sto
             var unitCost = sold.Sum(i => i.CostOfGoods) / soldQuantity;
             var value = ReceiptMath.Money(saleValue * (already + line.Quantity) / soldQuantity) - ReceiptMath.Money(saleValue * already / soldQuantity);
             var cost = decimal.Round(unitCost * line.Quantity, 4);
-            lines.Add(new ReceiptLine(index + 1, line.VariantId, line.Quantity, sold[0].UnitPrice, Math.Max(0m, ReceiptMath.Money(sold[0].UnitPrice * line.Quantity) - value), value, cost));
+            // VAT is reversed the same way: the share of the VAT charged, as a difference of rounded
+            // cumulative shares, so refunds in parts never reverse more than was charged.
+            var tax = sold[0].Tax is { } charged
+                ? charged with { VatAmount = VatRule.RefundedVat(sold.Sum(i => i.Tax?.VatAmount ?? 0m), soldQuantity, already, line.Quantity) }
+                : null;
+            lines.Add(new ReceiptLine(index + 1, line.VariantId, line.Quantity, sold[0].UnitPrice, Math.Max(0m, ReceiptMath.Money(sold[0].UnitPrice * line.Quantity) - value), value, cost, tax, sold[0].Fiscal));
             Put(line.VariantId, line.Quantity, decimal.Round(unitCost, 4), "refund", "refund", refund.Id, $"refund of {original.ReceiptNumber}", now);
         }
 
-        var total = lines.Sum(l => l.LineTotal);
+        // Exclusive prices: the VAT reversed is paid back on top of the lines' value.
+        var total = lines.Sum(l => l.LineTotal + VatRule.AddedVat(l));
         // No payments given: the refund is paid back in cash (nothing to pay back for free goods:
         // no payment row, as a payment is never zero).
         IReadOnlyList<Payment> payments = refund.Payments.Count > 0 ? refund.Payments : total > 0 ? [new Payment(PaymentMethod.Cash, total)] : [];

@@ -18,6 +18,8 @@ public sealed partial class StoreGrain
     private readonly Dictionary<Guid, Guid> _variantProducts = [];
     private IReadOnlyList<Guid> _terminals = [];
     private DiscountLimits _discountLimits = DiscountLimits.Default;
+    // The tenant's taxes as of the last config; replaced whenever the tenant grain's token differs.
+    private SalesTaxes? _taxes;
 
     public async Task<SaleResult> RingUpAsync(SaleOrder order)
     {
@@ -39,13 +41,15 @@ public sealed partial class StoreGrain
     private async Task RefreshConfigAsync()
     {
         // A read-only call: ReadRetryFilter re-sends it if the tenant grain's silo is leaving.
-        var config = await GrainFactory.Reference<ITenantGrain>(_tenantId).GetSalesConfigAsync(_storeId, _prices.Cursor);
+        var config = await GrainFactory.Reference<ITenantGrain>(_tenantId).GetSalesConfigAsync(_storeId, _prices.Cursor, _taxes?.Token ?? default);
         _exists &= config.Store.Exists;
         _timeZone = TimeZoneInfo.TryFindSystemTimeZoneById(config.Store.TimeZone, out var zone) ? zone : TimeZoneInfo.Utc;
         _refuseNegativeStock = config.Store.RefuseNegativeStock;
         _terminals = config.Terminals;
         _discountLimits = config.DiscountLimits;
         _prices.Apply(config.Catalog);
+        if (config.Taxes is not null)
+            _taxes = config.Taxes;
     }
 
     /// <summary>
@@ -59,6 +63,8 @@ public sealed partial class StoreGrain
             return batch;
         var catalog = await CatalogPricesAsync(orders.SelectMany(o => o.Items.Select(i => i.VariantId)));
         var customers = await LiveCustomersAsync(orders);
+        // The rate version in force on the business date the sale is priced on (numbered moments later).
+        var businessDate = BusinessDate(DateTimeOffset.UtcNow);
 
         var priced = new List<PendingSale>(batch.Count);
         foreach (var pending in batch)
@@ -67,7 +73,7 @@ public sealed partial class StoreGrain
             {
                 var order = pending.Order!;
                 var (sale, refusal) = SalePricing.Price(order, _storeId, _terminals,
-                    order.CustomerId is { } c && customers.Contains(c), catalog, _discountLimits);
+                    order.CustomerId is { } c && customers.Contains(c), catalog, _discountLimits, _taxes, businessDate);
                 if (refusal is not null)
                 {
                     Answer(pending, refusal);
@@ -101,7 +107,8 @@ public sealed partial class StoreGrain
         var scanned = await Task.WhenAll(missing.Where(_variantProducts.ContainsKey).Select(v =>
             GrainFactory.Reference<IProductGrain>(_variantProducts[v], _tenantId.ToString()).GetVariantAsync(v)));
         var loaded = scanned.Where(s => s is not null).ToDictionary(s => s!.Variant.Id,
-            s => new CatalogPrice(s!.Variant.Price, s.Variant.Cost, s.Variant.Unit, s.Variant.Active && s.ProductActive));
+            s => new CatalogPrice(s!.Variant.Price, s.Variant.Cost, s.Variant.Unit, s.Variant.Active && s.ProductActive, s.Variant.TaxRateId, s.CategoryId,
+                s.Variant.Fiscal));
         _prices.Add(loaded, readAt);
         foreach (var (variantId, price) in loaded)
             prices[variantId] = price;

@@ -1,9 +1,15 @@
 using JowiShop.Grains.Abstractions.Catalog;
+using JowiShop.Grains.Abstractions.Sales;
 
 namespace JowiShop.Grains.Sales;
 
-/// <summary>What a sale needs of a variant from the catalog: its price, cost, unit and whether it is for sale (variant and product active).</summary>
-public readonly record struct CatalogPrice(decimal Price, decimal? Cost, VariantUnit Unit, bool ForSale);
+/// <summary>
+/// What a sale needs of a variant from the catalog: its price, cost, unit, whether it is for sale (variant and
+/// product active), its own tax rate and its product's category (the rate is resolved per batch from the
+/// tenant's taxes, so a rate or category change needs no cache drop).
+/// </summary>
+public readonly record struct CatalogPrice(decimal Price, decimal? Cost, VariantUnit Unit, bool ForSale, Guid? TaxRateId = null, Guid? CategoryId = null,
+    FiscalCodes? Fiscal = null);
 
 /// <summary>
 /// A store grain's catalog prices of the variants it sells, exact as of <see cref="Cursor"/>: before

@@ -502,6 +502,10 @@ public sealed class HostileInputPropertyTests(ApiFixture api, ITestOutputHelper 
                 },
                 "POST /api/v1/auth/login" => _ => new() { ["login"] = "walk@example.com", ["password"] = "Walk#12345" },
                 "PUT /api/v1/tenant/settings" => _ => new() { ["currency"] = "UZS", ["timeZone"] = "Asia/Tashkent", ["negativeStock"] = "allow" },
+                "PUT /api/v1/taxes" => _ => new() { ["vatPayer"] = true, ["prices"] = "inclusive", ["defaultRateId"] = global::JowiShop.Grains.Abstractions.TaxSettings.Defaults(shop.TenantId).DefaultRateId.ToString() },
+                "POST /api/v1/taxes/rates" => n => new() { ["name"] = $"Walk rate {n}", ["percent"] = n % 10_001 / 100m, ["effectiveFrom"] = "2026-01-01" },
+                "PATCH /api/v1/taxes/rates/{id}" => n => new() { ["name"] = $"Walk rate {n}" },
+                "POST /api/v1/taxes/rates/{id}/changes" => n => new() { ["exempt"] = n % 2 == 0, ["effectiveFrom"] = "2026-01-01" },
                 "POST /api/v1/stores" => n => new()
                     { ["name"] = $"Walk store {n}", ["address"] = "Amir Temur 1", ["phone"] = "+998712345678", ["timeZone"] = "Asia/Tashkent", ["allowNegativeStock"] = true },
                 "PATCH /api/v1/stores/{id}" => n => new() { ["name"] = $"Walk store {n}", ["address"] = null },

@@ -272,6 +272,7 @@ public sealed class RouteAccessMatrixTests(ApiFixture api, ITestOutputHelper out
         ["/api/v1/customers/by-card/{code}"] = f.Customer.CardCode!,
         ["/api/v1/receipts/{id}"] = f.Receipt.Id.ToString(),
         ["/api/v1/employees/{id}"] = f.SubjectEmployee.ToString(),
+        ["/api/v1/taxes/rates/{id}"] = TaxSettings.Defaults(f.Shop.TenantId).DefaultRateId.ToString(),
     };
 
     /// <summary>Query strings that exercise a route beyond its defaults (a store the caller is assigned to, a search term).</summary>
@@ -350,6 +351,14 @@ public sealed class RouteAccessMatrixTests(ApiFixture api, ITestOutputHelper out
                 return new { currentPassword = caller.Password, newPassword = caller.Password };
             case "PUT /api/v1/tenant/settings":
                 return new { currency = "UZS", timeZone = "Asia/Tashkent", negativeStock = "allow" };
+            case "PUT /api/v1/taxes":
+                return new { vatPayer = true, prices = "inclusive", defaultRateId = TaxSettings.Defaults(f.Shop.TenantId).DefaultRateId };
+            case "POST /api/v1/taxes/rates":
+                return new { name = $"Matrix rate {Guid.NewGuid():N}", percent = 5m };
+            case "PATCH /api/v1/taxes/rates/{id}":
+                return new { name = "VAT 12%" };
+            case "POST /api/v1/taxes/rates/{id}/changes":
+                return new { percent = 12m, effectiveFrom = "2020-01-01" };
             case "POST /api/v1/stores":
                 return new { name = "Matrix store" };
             case "PATCH /api/v1/stores/{id}":

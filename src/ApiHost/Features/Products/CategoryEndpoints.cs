@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
+using JowiShop.ApiHost.Features.Taxes;
 using JowiShop.ApiHost.Infrastructure;
 using JowiShop.Grains.Abstractions;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -8,14 +9,15 @@ using NpgsqlTypes;
 
 namespace JowiShop.ApiHost.Features.Products;
 
-public sealed record Category(Guid Id, string Name, Guid? ParentId, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+/// <summary><c>taxRateId</c>: the rate of the category's variants that set none (null: the parent's, else the tenant default).</summary>
+public sealed record Category(Guid Id, string Name, Guid? ParentId, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, Guid? TaxRateId);
 
-public sealed record CategoryRequest(string? Name, Guid? ParentId);
+public sealed record CategoryRequest(string? Name, Guid? ParentId, Guid? TaxRateId = null);
 
 /// <summary>Categories (optionally nested): plain SQL, one round trip per request.</summary>
 public static class CategoryEndpoints
 {
-    private const string Columns = "id, name, parent_id, created_at, updated_at";
+    private const string Columns = "id, name, parent_id, created_at, updated_at, tax_rate_id";
 
     public static RouteGroupBuilder MapCategoryEndpoints(this RouteGroupBuilder api)
     {
@@ -53,7 +55,7 @@ public static class CategoryEndpoints
         while (await reader.ReadAsync(ct))
         {
             items.Add(Read(reader));
-            total = reader.GetInt64(5);
+            total = reader.GetInt64(6);
         }
         return TypedResults.Ok(new ListPage<Category>(items, request.Page, request.Limit, total));
     }
@@ -61,33 +63,43 @@ public static class CategoryEndpoints
     private static async Task<Results<Ok<Category>, ProblemHttpResult>> Get(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct) =>
         await FindAsync(db, user.GetTenantId(), id, ct) is { } category ? TypedResults.Ok(category) : NotFound(id);
 
-    private static async Task<Results<Created<Category>, ValidationProblem>> Create(CategoryRequest request, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
+    private static async Task<Results<Created<Category>, ValidationProblem>> Create(CategoryRequest request, ClaimsPrincipal user, NpgsqlDataSource db,
+        IGrainFactory grains, CancellationToken ct)
     {
         var tenantId = user.GetTenantId();
         var errors = new FieldErrors().RequireName(request.Name, "name");
         if (request.ParentId is { } parent && await FindAsync(db, tenantId, parent, ct) is null)
             errors.Add("parentId", $"category {parent} does not exist");
+        await TaxEndpoints.RequireRatesAsync(grains, user, [("taxRateId", request.TaxRateId)], errors);
         if (errors.Any)
             return ApiProblems.Validation(errors);
         await using var cmd = db.CreateCommand(
-            $"INSERT INTO categories (id, tenant_id, name, parent_id) VALUES ($1, $2, $3, $4) RETURNING {Columns}");
+            $"INSERT INTO categories (id, tenant_id, name, parent_id, tax_rate_id) VALUES ($1, $2, $3, $4, $5) RETURNING {Columns}");
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = Guid.CreateVersion7() });
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = request.Name!.Trim() });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)request.ParentId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        var category = Read(reader);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)request.TaxRateId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+        Category category;
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            category = Read(reader);
+        }
+        await CategoriesChangedAsync(grains, tenantId);
         return TypedResults.Created($"/api/v1/categories/{category.Id}", category);
     }
 
     private static async Task<Results<Ok<Category>, ValidationProblem, ProblemHttpResult>> Update(Guid id, JsonObject body, ClaimsPrincipal user,
-        NpgsqlDataSource db, CancellationToken ct)
+        NpgsqlDataSource db, IGrainFactory grains, CancellationToken ct)
     {
         var tenantId = user.GetTenantId();
         if (await FindAsync(db, tenantId, id, ct) is not { } current)
             return NotFound(id);
-        var patch = new PatchBody(body, new FieldErrors(), "name", "parentId");
+        var patch = new PatchBody(body, new FieldErrors(), "name", "parentId", "taxRateId");
+        var taxRateId = patch.Has("taxRateId") ? patch.Get<Guid?>("taxRateId") : current.TaxRateId;
+        if (patch.Has("taxRateId"))
+            await TaxEndpoints.RequireRatesAsync(grains, user, [("taxRateId", taxRateId)], patch.Errors);
         var name = patch.Has("name") ? patch.Get<string>("name") : current.Name;
         var parentId = patch.Has("parentId") ? patch.Get<Guid?>("parentId") : current.ParentId;
         patch.Errors.RequireName(name, "name");
@@ -101,14 +113,28 @@ public static class CategoryEndpoints
         if (patch.Errors.Any)
             return ApiProblems.Validation(patch.Errors);
         await using var cmd = db.CreateCommand(
-            $"UPDATE categories SET name = $3, parent_id = $4, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING {Columns}");
+            $"UPDATE categories SET name = $3, parent_id = $4, tax_rate_id = $5, updated_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING {Columns}");
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = tenantId });
         cmd.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = id });
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name!.Trim() });
         cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)parentId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? TypedResults.Ok(Read(reader)) : NotFound(id);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)taxRateId ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Uuid });
+        Category? updated = null;
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+            if (await reader.ReadAsync(ct))
+                updated = Read(reader);
+        if (updated is null)
+            return NotFound(id);
+        await CategoriesChangedAsync(grains, user.GetTenantId());
+        return TypedResults.Ok(updated);
     }
+
+    /// <summary>
+    /// Committed, and before answering: the tenant grain reloads the categories' rates, so a sale sent after
+    /// this answer is charged by them (the store grains' next config carries them). A failure is an error answer.
+    /// </summary>
+    private static Task CategoriesChangedAsync(IGrainFactory grains, Guid tenantId) =>
+        grains.Reference<ITenantGrain>(tenantId).CategoriesChangedAsync();
 
     private static async Task<Results<NoContent, ProblemHttpResult>> Delete(Guid id, ClaimsPrincipal user, NpgsqlDataSource db, CancellationToken ct)
     {
@@ -158,7 +184,8 @@ public static class CategoryEndpoints
     }
 
     private static Category Read(NpgsqlDataReader r) =>
-        new(r.GetGuid(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetGuid(2), r.GetFieldValue<DateTimeOffset>(3), r.GetFieldValue<DateTimeOffset>(4));
+        new(r.GetGuid(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetGuid(2), r.GetFieldValue<DateTimeOffset>(3), r.GetFieldValue<DateTimeOffset>(4),
+            r.IsDBNull(5) ? null : r.GetGuid(5));
 
     private static ProblemHttpResult NotFound(Guid id) => ApiProblems.NotFound("category.not_found", $"Category {id} does not exist.");
 }

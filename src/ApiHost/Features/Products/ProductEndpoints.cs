@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
+using JowiShop.ApiHost.Features.Taxes;
 using JowiShop.ApiHost.Infrastructure;
 using JowiShop.Grains.Abstractions;
 using JowiShop.Grains.Abstractions.Catalog;
@@ -98,7 +99,9 @@ public static class ProductEndpoints
     {
         var errors = new FieldErrors();
         var draft = CatalogRules.ToDraft(request, errors);
-        if (draft is null)
+        if (draft is not null)
+            await TaxEndpoints.RequireRatesAsync(grains, user, draft.Variants.Select((v, i) => ($"variants[{i}].taxRateId", v.TaxRateId)), errors);
+        if (draft is null || errors.Any)
             return ApiProblems.Validation(errors);
         var id = Guid.CreateVersion7();
         var result = await Grain(grains, user, id).CreateAsync(draft);
@@ -139,7 +142,9 @@ public static class ProductEndpoints
     {
         var errors = new FieldErrors();
         var draft = CatalogRules.ToDraft(request, "", errors);
-        if (draft is null)
+        if (draft is not null)
+            await TaxEndpoints.RequireRatesAsync(grains, user, [(".taxRateId", draft.TaxRateId)], errors);
+        if (draft is null || errors.Any)
             return ApiProblems.Validation(Unprefixed(errors));
         var result = await Grain(grains, user, id).AddVariantAsync(draft);
         return result.Outcome == CatalogOutcome.Ok
@@ -150,7 +155,8 @@ public static class ProductEndpoints
     private static async Task<Results<Ok<Product>, ValidationProblem, ProblemHttpResult>> UpdateVariant(
         Guid id, Guid variantId, JsonObject body, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var patch = new PatchBody(body, new FieldErrors(), "name", "sku", "barcodes", "price", "cost", "unit", "active");
+        var patch = new PatchBody(body, new FieldErrors(), "name", "sku", "barcodes", "price", "cost", "unit", "active", "taxRateId",
+            "ikpuCode", "packageCode", "unitCode", "marked");
         var errors = patch.Errors;
         var name = patch.Get<string>("name");
         if (patch.Has("name"))
@@ -169,11 +175,19 @@ public static class ProductEndpoints
         var active = patch.Get<bool?>("active");
         foreach (var field in new[] { "unit", "active" })
             errors.Require(!patch.IsNull(field), field, "cannot be null");
+        var taxRateId = patch.Get<Guid?>("taxRateId");
+        var (ikpuCode, packageCode, unitCode) = (patch.Get<string>("ikpuCode"), patch.Get<string>("packageCode"), patch.Get<string>("unitCode"));
+        CatalogRules.RequireFiscal(ikpuCode, packageCode, unitCode, "", errors);
+        var marked = patch.Get<bool?>("marked");
+        errors.Require(!patch.IsNull("marked"), "marked", "cannot be null");
+        await TaxEndpoints.RequireRatesAsync(grains, user, [("taxRateId", taxRateId)], errors);
         if (errors.Any)
             return ApiProblems.Validation(errors);
 
         var result = await Grain(grains, user, id).UpdateVariantAsync(variantId, new VariantPatch(
-            name?.Trim(), sku?.Trim(), barcodes, price, cost, patch.IsNull("cost"), unit, active, user.GetUserId()));
+            name?.Trim(), sku?.Trim(), barcodes, price, cost, patch.IsNull("cost"), unit, active, user.GetUserId(),
+            taxRateId, patch.IsNull("taxRateId"), ikpuCode, patch.IsNull("ikpuCode"), packageCode, patch.IsNull("packageCode"),
+            unitCode, patch.IsNull("unitCode"), marked));
         return result.Outcome switch
         {
             CatalogOutcome.Ok => TypedResults.Ok(result.Product!),

@@ -28,7 +28,8 @@ public sealed class ProductQueries(NpgsqlDataSource db)
         SELECT page.id, page.name, page.description, page.category_id, page.active, page.created_at, page.updated_at, page.total,
                v.id, v.name, v.sku, v.price, v.cost, v.unit, v.active, v.updated_at,
                ARRAY(SELECT b.barcode FROM variant_barcodes b
-                     WHERE b.tenant_id = $1 AND b.variant_id = v.id AND b.deleted_at IS NULL ORDER BY b.created_at, b.barcode)
+                     WHERE b.tenant_id = $1 AND b.variant_id = v.id AND b.deleted_at IS NULL ORDER BY b.created_at, b.barcode),
+               v.tax_rate_id, v.ikpu_code, v.package_code, v.unit_code, v.marked
         FROM page
         LEFT JOIN product_variants v ON v.tenant_id = $1 AND v.product_id = page.id AND v.deleted_at IS NULL
         ORDER BY page.name, page.id, v.created_at, v.id
@@ -67,7 +68,9 @@ public sealed class ProductQueries(NpgsqlDataSource db)
                 if (!reader.IsDBNull(8))
                     variants.Add(new Variant(reader.GetGuid(8), id, reader.GetString(9), reader.GetString(10), reader.GetFieldValue<string[]>(16),
                         reader.GetDecimal(11), reader.IsDBNull(12) ? null : reader.GetDecimal(12), VariantUnits.FromSql(reader.GetString(13)),
-                        reader.GetBoolean(14), reader.GetFieldValue<DateTimeOffset>(15)));
+                        reader.GetBoolean(14), reader.GetFieldValue<DateTimeOffset>(15), reader.IsDBNull(17) ? null : reader.GetGuid(17),
+                        reader.IsDBNull(18) ? null : reader.GetString(18), reader.IsDBNull(19) ? null : reader.GetString(19),
+                        reader.IsDBNull(20) ? null : reader.GetString(20), !reader.IsDBNull(21) && reader.GetBoolean(21)));
             }
             if (current is not null)
                 products.Add(current with { Variants = variants });

@@ -4,7 +4,11 @@ using JowiShop.Grains.Abstractions.Catalog;
 namespace JowiShop.ApiHost.Features.Products;
 
 public sealed record VariantRequest(
-    string? Name, string? Sku, IReadOnlyList<string>? Barcodes, decimal? Price, decimal? Cost, VariantUnit? Unit, bool? Active);
+    string? Name, string? Sku, IReadOnlyList<string>? Barcodes, decimal? Price, decimal? Cost, VariantUnit? Unit, bool? Active,
+    // The variant's own tax rate; left out or null: its category's, else the tenant default.
+    Guid? TaxRateId = null,
+    // Fiscal product data: IKPU (MXIK) code, 17 digits; package code (digits); unit code; digitally marked goods.
+    string? IkpuCode = null, string? PackageCode = null, string? UnitCode = null, bool? Marked = null);
 
 public sealed record ProductRequest(
     string? Name, string? Description, Guid? CategoryId, bool? Active, IReadOnlyList<VariantRequest>? Variants);
@@ -44,10 +48,28 @@ public static class CatalogRules
         RequireBarcodes(request.Barcodes, $"{path}.barcodes", errors);
         errors.Require(request.Price is { } price && Amounts.IsMoney(price), $"{path}.price", "is required and " + Amounts.MoneyRule);
         errors.Require(request.Cost is null || Amounts.IsMoney(request.Cost.Value), $"{path}.cost", Amounts.MoneyRule);
+        RequireFiscal(request.IkpuCode, request.PackageCode, request.UnitCode, path, errors);
         if (errors.Count != errorsBefore)
             return null;
         return new VariantDraft(Guid.CreateVersion7(), request.Name!.Trim(), request.Sku!.Trim(), request.Barcodes!,
-            request.Price!.Value, request.Cost, request.Unit ?? VariantUnit.Piece, request.Active ?? true);
+            request.Price!.Value, request.Cost, request.Unit ?? VariantUnit.Piece, request.Active ?? true, request.TaxRateId,
+            request.IkpuCode, request.PackageCode, request.UnitCode, request.Marked ?? false);
+    }
+
+    public const int MaxFiscalCodeLength = 20;
+
+    /// <summary>
+    /// IKPU (MXIK): exactly 17 digits, as the national catalogue gives it (fiscal providers refuse anything else);
+    /// package code: 1 to 20 digits (tasnif.soliq.uz's numeric codes); unit code: 1 to 20 printable ASCII characters.
+    /// </summary>
+    public static void RequireFiscal(string? ikpuCode, string? packageCode, string? unitCode, string path, FieldErrors errors)
+    {
+        var prefix = path.Length == 0 ? "" : path + ".";
+        errors.Require(ikpuCode is null || ikpuCode.Length == 17 && ikpuCode.All(char.IsAsciiDigit), $"{prefix}ikpuCode", "must be exactly 17 digits (the IKPU/MXIK code)");
+        errors.Require(packageCode is null || packageCode.Length is >= 1 and <= MaxFiscalCodeLength && packageCode.All(char.IsAsciiDigit),
+            $"{prefix}packageCode", $"must be 1 to {MaxFiscalCodeLength} digits");
+        errors.Require(unitCode is null || unitCode.Length is >= 1 and <= MaxFiscalCodeLength && unitCode.All(c => c is > ' ' and <= '~'),
+            $"{prefix}unitCode", $"must be 1 to {MaxFiscalCodeLength} printable ASCII characters without spaces");
     }
 
     public static void RequireSku(string? sku, string field, FieldErrors errors) =>

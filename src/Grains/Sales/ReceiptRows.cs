@@ -47,9 +47,9 @@ public static class ReceiptRows
 
     /// <summary>
     /// lines: [{"v": variant, "q": quantity, "p": unit price, "d": discount, "t": line total, "c": cost of goods}], and
-    /// when the line carries VAT (0017): "r" rate id, "rn" rate name, "rp" percent (absent: exempt), "va" VAT amount,
+    /// when the line carries VAT (0018): "r" rate id, "rn" rate name, "rp" percent (absent: exempt), "va" VAT amount,
     /// "vx" true when the VAT was added to the line (tax-exclusive prices). Lines without "r" read as no VAT information.
-    /// Fiscal codes as sold (0018), each only when set: "ik" IKPU, "pk" package code, "uc" unit code, "mk" true when marked.
+    /// Fiscal codes as sold (0019), each only when set: "ik" IKPU, "pk" package code, "uc" unit code, "mk" true when marked.
     /// </summary>
     public static string LinesJson(IReadOnlyList<ReceiptLine> lines)
     {

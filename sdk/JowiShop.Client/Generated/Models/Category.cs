@@ -26,6 +26,8 @@ namespace JowiShop.Client.Models
 #endif
         /// <summary>The parentId property</summary>
         public Guid? ParentId { get; set; }
+        /// <summary>The taxRateId property</summary>
+        public Guid? TaxRateId { get; set; }
         /// <summary>The updatedAt property</summary>
         public DateTimeOffset? UpdatedAt { get; set; }
         /// <summary>
@@ -50,6 +52,7 @@ namespace JowiShop.Client.Models
                 { "id", n => { Id = n.GetGuidValue(); } },
                 { "name", n => { Name = n.GetStringValue(); } },
                 { "parentId", n => { ParentId = n.GetGuidValue(); } },
+                { "taxRateId", n => { TaxRateId = n.GetGuidValue(); } },
                 { "updatedAt", n => { UpdatedAt = n.GetDateTimeOffsetValue(); } },
             };
         }
@@ -64,6 +67,7 @@ namespace JowiShop.Client.Models
             writer.WriteGuidValue("id", Id);
             writer.WriteStringValue("name", Name);
             writer.WriteGuidValue("parentId", ParentId);
+            writer.WriteGuidValue("taxRateId", TaxRateId);
             writer.WriteDateTimeOffsetValue("updatedAt", UpdatedAt);
         }
     }

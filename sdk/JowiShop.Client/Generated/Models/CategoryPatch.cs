@@ -8,7 +8,7 @@ using System;
 namespace JowiShop.Client.Models
 {
     /// <summary>
-    /// A merge patch: a field left out is unchanged; null clears `parentId`.
+    /// A merge patch: a field left out is unchanged; null clears `parentId`, `taxRateId`.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class CategoryPatch : IParsable
@@ -23,6 +23,8 @@ namespace JowiShop.Client.Models
 #endif
         /// <summary>The parentId property</summary>
         public Guid? ParentId { get; set; }
+        /// <summary>The taxRateId property</summary>
+        public Guid? TaxRateId { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -43,6 +45,7 @@ namespace JowiShop.Client.Models
             {
                 { "name", n => { Name = n.GetStringValue(); } },
                 { "parentId", n => { ParentId = n.GetGuidValue(); } },
+                { "taxRateId", n => { TaxRateId = n.GetGuidValue(); } },
             };
         }
         /// <summary>
@@ -54,6 +57,7 @@ namespace JowiShop.Client.Models
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteStringValue("name", Name);
             writer.WriteGuidValue("parentId", ParentId);
+            writer.WriteGuidValue("taxRateId", TaxRateId);
         }
     }
 }

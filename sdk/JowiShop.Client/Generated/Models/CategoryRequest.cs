@@ -22,6 +22,8 @@ namespace JowiShop.Client.Models
 #endif
         /// <summary>The parentId property</summary>
         public Guid? ParentId { get; set; }
+        /// <summary>The taxRateId property</summary>
+        public Guid? TaxRateId { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -42,6 +44,7 @@ namespace JowiShop.Client.Models
             {
                 { "name", n => { Name = n.GetStringValue(); } },
                 { "parentId", n => { ParentId = n.GetGuidValue(); } },
+                { "taxRateId", n => { TaxRateId = n.GetGuidValue(); } },
             };
         }
         /// <summary>
@@ -53,6 +56,7 @@ namespace JowiShop.Client.Models
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteStringValue("name", Name);
             writer.WriteGuidValue("parentId", ParentId);
+            writer.WriteGuidValue("taxRateId", TaxRateId);
         }
     }
 }

@@ -69,10 +69,20 @@ namespace JowiShop.Client.Models
         public Guid? StoreId { get; set; }
         /// <summary>The subtotal property</summary>
         public decimal? Subtotal { get; set; }
+        /// <summary>The taxes property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public List<global::JowiShop.Client.Models.TaxTotal>? Taxes { get; set; }
+#nullable restore
+#else
+        public List<global::JowiShop.Client.Models.TaxTotal> Taxes { get; set; }
+#endif
         /// <summary>The terminalId property</summary>
         public Guid? TerminalId { get; set; }
         /// <summary>The total property</summary>
         public decimal? Total { get; set; }
+        /// <summary>The vatTotal property</summary>
+        public decimal? VatTotal { get; set; }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -107,8 +117,10 @@ namespace JowiShop.Client.Models
                 { "sequenceNo", n => { SequenceNo = n.GetLongValue(); } },
                 { "storeId", n => { StoreId = n.GetGuidValue(); } },
                 { "subtotal", n => { Subtotal = n.GetDecimalValue(); } },
+                { "taxes", n => { Taxes = n.GetCollectionOfObjectValues<global::JowiShop.Client.Models.TaxTotal>(global::JowiShop.Client.Models.TaxTotal.CreateFromDiscriminatorValue)?.AsList(); } },
                 { "terminalId", n => { TerminalId = n.GetGuidValue(); } },
                 { "total", n => { Total = n.GetDecimalValue(); } },
+                { "vatTotal", n => { VatTotal = n.GetDecimalValue(); } },
             };
         }
         /// <summary>
@@ -134,8 +146,10 @@ namespace JowiShop.Client.Models
             writer.WriteLongValue("sequenceNo", SequenceNo);
             writer.WriteGuidValue("storeId", StoreId);
             writer.WriteDecimalValue("subtotal", Subtotal);
+            writer.WriteCollectionOfObjectValues<global::JowiShop.Client.Models.TaxTotal>("taxes", Taxes);
             writer.WriteGuidValue("terminalId", TerminalId);
             writer.WriteDecimalValue("total", Total);
+            writer.WriteDecimalValue("vatTotal", VatTotal);
         }
     }
 }

@@ -16,12 +16,28 @@ namespace JowiShop.Client.Models
         public decimal? CostOfGoods { get; set; }
         /// <summary>The discount property</summary>
         public decimal? Discount { get; set; }
+        /// <summary>The fiscal property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public global::JowiShop.Client.Models.FiscalCodes? Fiscal { get; set; }
+#nullable restore
+#else
+        public global::JowiShop.Client.Models.FiscalCodes Fiscal { get; set; }
+#endif
         /// <summary>The lineNo property</summary>
         public int? LineNo { get; set; }
         /// <summary>The lineTotal property</summary>
         public decimal? LineTotal { get; set; }
         /// <summary>The quantity property</summary>
         public decimal? Quantity { get; set; }
+        /// <summary>The tax property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public global::JowiShop.Client.Models.LineTax? Tax { get; set; }
+#nullable restore
+#else
+        public global::JowiShop.Client.Models.LineTax Tax { get; set; }
+#endif
         /// <summary>The unitPrice property</summary>
         public decimal? UnitPrice { get; set; }
         /// <summary>The variantId property</summary>
@@ -46,9 +62,11 @@ namespace JowiShop.Client.Models
             {
                 { "costOfGoods", n => { CostOfGoods = n.GetDecimalValue(); } },
                 { "discount", n => { Discount = n.GetDecimalValue(); } },
+                { "fiscal", n => { Fiscal = n.GetObjectValue<global::JowiShop.Client.Models.FiscalCodes>(global::JowiShop.Client.Models.FiscalCodes.CreateFromDiscriminatorValue); } },
                 { "lineNo", n => { LineNo = n.GetIntValue(); } },
                 { "lineTotal", n => { LineTotal = n.GetDecimalValue(); } },
                 { "quantity", n => { Quantity = n.GetDecimalValue(); } },
+                { "tax", n => { Tax = n.GetObjectValue<global::JowiShop.Client.Models.LineTax>(global::JowiShop.Client.Models.LineTax.CreateFromDiscriminatorValue); } },
                 { "unitPrice", n => { UnitPrice = n.GetDecimalValue(); } },
                 { "variantId", n => { VariantId = n.GetGuidValue(); } },
             };
@@ -62,9 +80,11 @@ namespace JowiShop.Client.Models
             if(ReferenceEquals(writer, null)) throw new ArgumentNullException(nameof(writer));
             writer.WriteDecimalValue("costOfGoods", CostOfGoods);
             writer.WriteDecimalValue("discount", Discount);
+            writer.WriteObjectValue<global::JowiShop.Client.Models.FiscalCodes>("fiscal", Fiscal);
             writer.WriteIntValue("lineNo", LineNo);
             writer.WriteDecimalValue("lineTotal", LineTotal);
             writer.WriteDecimalValue("quantity", Quantity);
+            writer.WriteObjectValue<global::JowiShop.Client.Models.LineTax>("tax", Tax);
             writer.WriteDecimalValue("unitPrice", UnitPrice);
             writer.WriteGuidValue("variantId", VariantId);
         }

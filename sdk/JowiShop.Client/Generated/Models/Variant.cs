@@ -26,6 +26,16 @@ namespace JowiShop.Client.Models
         public decimal? Cost { get; set; }
         /// <summary>The id property</summary>
         public Guid? Id { get; set; }
+        /// <summary>The ikpuCode property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? IkpuCode { get; set; }
+#nullable restore
+#else
+        public string IkpuCode { get; set; }
+#endif
+        /// <summary>The marked property</summary>
+        public bool? Marked { get; set; }
         /// <summary>The name property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -33,6 +43,14 @@ namespace JowiShop.Client.Models
 #nullable restore
 #else
         public string Name { get; set; }
+#endif
+        /// <summary>The packageCode property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? PackageCode { get; set; }
+#nullable restore
+#else
+        public string PackageCode { get; set; }
 #endif
         /// <summary>The price property</summary>
         public decimal? Price { get; set; }
@@ -46,10 +64,27 @@ namespace JowiShop.Client.Models
 #else
         public string Sku { get; set; }
 #endif
+        /// <summary>The taxRateId property</summary>
+        public Guid? TaxRateId { get; set; }
         /// <summary>The unit property</summary>
         public global::JowiShop.Client.Models.VariantUnit? Unit { get; set; }
+        /// <summary>The unitCode property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? UnitCode { get; set; }
+#nullable restore
+#else
+        public string UnitCode { get; set; }
+#endif
         /// <summary>The updatedAt property</summary>
         public DateTimeOffset? UpdatedAt { get; set; }
+        /// <summary>
+        /// Instantiates a new <see cref="global::JowiShop.Client.Models.Variant"/> and sets the default values.
+        /// </summary>
+        public Variant()
+        {
+            Marked = false;
+        }
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -72,11 +107,16 @@ namespace JowiShop.Client.Models
                 { "barcodes", n => { Barcodes = n.GetCollectionOfPrimitiveValues<string>()?.AsList(); } },
                 { "cost", n => { Cost = n.GetDecimalValue(); } },
                 { "id", n => { Id = n.GetGuidValue(); } },
+                { "ikpuCode", n => { IkpuCode = n.GetStringValue(); } },
+                { "marked", n => { Marked = n.GetBoolValue(); } },
                 { "name", n => { Name = n.GetStringValue(); } },
+                { "packageCode", n => { PackageCode = n.GetStringValue(); } },
                 { "price", n => { Price = n.GetDecimalValue(); } },
                 { "productId", n => { ProductId = n.GetGuidValue(); } },
                 { "sku", n => { Sku = n.GetStringValue(); } },
+                { "taxRateId", n => { TaxRateId = n.GetGuidValue(); } },
                 { "unit", n => { Unit = n.GetEnumValue<global::JowiShop.Client.Models.VariantUnit>(); } },
+                { "unitCode", n => { UnitCode = n.GetStringValue(); } },
                 { "updatedAt", n => { UpdatedAt = n.GetDateTimeOffsetValue(); } },
             };
         }
@@ -91,11 +131,16 @@ namespace JowiShop.Client.Models
             writer.WriteCollectionOfPrimitiveValues<string>("barcodes", Barcodes);
             writer.WriteDecimalValue("cost", Cost);
             writer.WriteGuidValue("id", Id);
+            writer.WriteStringValue("ikpuCode", IkpuCode);
+            writer.WriteBoolValue("marked", Marked);
             writer.WriteStringValue("name", Name);
+            writer.WriteStringValue("packageCode", PackageCode);
             writer.WriteDecimalValue("price", Price);
             writer.WriteGuidValue("productId", ProductId);
             writer.WriteStringValue("sku", Sku);
+            writer.WriteGuidValue("taxRateId", TaxRateId);
             writer.WriteEnumValue<global::JowiShop.Client.Models.VariantUnit>("unit", Unit);
+            writer.WriteStringValue("unitCode", UnitCode);
             writer.WriteDateTimeOffsetValue("updatedAt", UpdatedAt);
         }
     }

@@ -8,7 +8,7 @@ using System;
 namespace JowiShop.Client.Models
 {
     /// <summary>
-    /// A merge patch: a field left out is unchanged; null clears `cost`.
+    /// A merge patch: a field left out is unchanged; null clears `cost`, `taxRateId`, `ikpuCode`, `packageCode`, `unitCode`.
     /// </summary>
     [global::System.CodeDom.Compiler.GeneratedCode("Kiota", "1.0.0")]
     public partial class VariantPatch : IParsable
@@ -25,6 +25,16 @@ namespace JowiShop.Client.Models
 #endif
         /// <summary>The cost property</summary>
         public decimal? Cost { get; set; }
+        /// <summary>The ikpuCode property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? IkpuCode { get; set; }
+#nullable restore
+#else
+        public string IkpuCode { get; set; }
+#endif
+        /// <summary>The marked property</summary>
+        public bool? Marked { get; set; }
         /// <summary>The name property</summary>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable
@@ -32,6 +42,14 @@ namespace JowiShop.Client.Models
 #nullable restore
 #else
         public string Name { get; set; }
+#endif
+        /// <summary>The packageCode property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? PackageCode { get; set; }
+#nullable restore
+#else
+        public string PackageCode { get; set; }
 #endif
         /// <summary>The price property</summary>
         public decimal? Price { get; set; }
@@ -43,8 +61,18 @@ namespace JowiShop.Client.Models
 #else
         public string Sku { get; set; }
 #endif
+        /// <summary>The taxRateId property</summary>
+        public Guid? TaxRateId { get; set; }
         /// <summary>The unit property</summary>
         public global::JowiShop.Client.Models.VariantUnit? Unit { get; set; }
+        /// <summary>The unitCode property</summary>
+#if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
+#nullable enable
+        public string? UnitCode { get; set; }
+#nullable restore
+#else
+        public string UnitCode { get; set; }
+#endif
         /// <summary>
         /// Creates a new instance of the appropriate class based on discriminator value
         /// </summary>
@@ -66,10 +94,15 @@ namespace JowiShop.Client.Models
                 { "active", n => { Active = n.GetBoolValue(); } },
                 { "barcodes", n => { Barcodes = n.GetCollectionOfPrimitiveValues<string>()?.AsList(); } },
                 { "cost", n => { Cost = n.GetDecimalValue(); } },
+                { "ikpuCode", n => { IkpuCode = n.GetStringValue(); } },
+                { "marked", n => { Marked = n.GetBoolValue(); } },
                 { "name", n => { Name = n.GetStringValue(); } },
+                { "packageCode", n => { PackageCode = n.GetStringValue(); } },
                 { "price", n => { Price = n.GetDecimalValue(); } },
                 { "sku", n => { Sku = n.GetStringValue(); } },
+                { "taxRateId", n => { TaxRateId = n.GetGuidValue(); } },
                 { "unit", n => { Unit = n.GetEnumValue<global::JowiShop.Client.Models.VariantUnit>(); } },
+                { "unitCode", n => { UnitCode = n.GetStringValue(); } },
             };
         }
         /// <summary>
@@ -82,10 +115,15 @@ namespace JowiShop.Client.Models
             writer.WriteBoolValue("active", Active);
             writer.WriteCollectionOfPrimitiveValues<string>("barcodes", Barcodes);
             writer.WriteDecimalValue("cost", Cost);
+            writer.WriteStringValue("ikpuCode", IkpuCode);
+            writer.WriteBoolValue("marked", Marked);
             writer.WriteStringValue("name", Name);
+            writer.WriteStringValue("packageCode", PackageCode);
             writer.WriteDecimalValue("price", Price);
             writer.WriteStringValue("sku", Sku);
+            writer.WriteGuidValue("taxRateId", TaxRateId);
             writer.WriteEnumValue<global::JowiShop.Client.Models.VariantUnit>("unit", Unit);
+            writer.WriteStringValue("unitCode", UnitCode);
         }
     }
 }

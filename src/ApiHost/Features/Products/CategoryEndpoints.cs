@@ -28,7 +28,7 @@ public static class CategoryEndpoints
         group.MapPost("/", Create).RequireAuthorization(Policies.Manager).WithSummary("Create a category, optionally under a parent.");
         group.MapPatch("/{id:guid}", Update).RequireAuthorization(Policies.Manager).WithSummary("Rename or move a category (no cycles).")
             .ProducesProblems(404, "category.not_found")
-            .AcceptsMergePatch<CategoryRequest>(["parentId"]);
+            .AcceptsMergePatch<CategoryRequest>(["parentId", "taxRateId"]);
         group.MapDelete("/{id:guid}", Delete).RequireAuthorization(Policies.Manager).WithSummary("Soft-delete a category with no live children or products.")
             .ProducesProblems(404, "category.not_found").ProducesProblems(409, "category.in_use");
         return api;

@@ -41,7 +41,7 @@ public static class ProductEndpoints
         group.MapPatch("/{id:guid}/variants/{variantId:guid}", UpdateVariant).RequireAuthorization(Policies.Manager)
             .WithSummary("Change a variant: name, SKU, barcodes, price, cost, unit, active.")
             .ProducesProblems(404, "product.not_found", "variant.not_found").ProducesProblems(409, "variant.sku_taken", "variant.barcode_taken")
-            .AcceptsMergePatch<VariantRequest>(["cost"]);
+            .AcceptsMergePatch<VariantRequest>(["cost", "taxRateId", "ikpuCode", "packageCode", "unitCode"]);
         group.MapDelete("/{id:guid}/variants/{variantId:guid}", DeleteVariant).RequireAuthorization(Policies.Manager)
             .WithSummary("Soft-delete a variant.")
             .ProducesProblems(404, "product.not_found", "variant.not_found");

@@ -31,12 +31,16 @@ public static class TaxEndpoints
             .WithSummary("The tenant's taxes: VAT payer, inclusive or exclusive prices, default rate, rates with their histories.");
         group.MapPut("/", UpdateSettings).RequireAuthorization(Policies.Admin)
             .WithSummary("Set the VAT-payer flag, the price mode and the default rate (admins and owners).");
-        group.MapGet("/rates/{id:guid}", GetRate).RequireAuthorization(Policies.Staff).WithSummary("One tax rate with its history.");
+        group.MapGet("/rates/{id:guid}", GetRate).RequireAuthorization(Policies.Staff).WithSummary("One tax rate with its history.")
+            .ProducesProblems(404, "tax_rate.not_found");
         group.MapPost("/rates", CreateRate).RequireAuthorization(Policies.Admin)
-            .WithSummary("Create a named rate: a percent or exempt, in force from a business date (admins and owners).");
-        group.MapPatch("/rates/{id:guid}", RenameRate).RequireAuthorization(Policies.Admin).WithSummary("Rename a rate.");
+            .WithSummary("Create a named rate: a percent or exempt, in force from a business date (admins and owners).")
+            .ProducesProblems(409, "tax_rate.name_taken", "tax_rate.too_many");
+        group.MapPatch("/rates/{id:guid}", RenameRate).RequireAuthorization(Policies.Admin).WithSummary("Rename a rate.")
+            .AcceptsMergePatch<TaxRateRequest>([], "percent", "exempt", "effectiveFrom").ProducesProblems(404, "tax_rate.not_found").ProducesProblems(409, "tax_rate.name_taken");
         group.MapPost("/rates/{id:guid}/changes", ChangeRate).RequireAuthorization(Policies.Admin)
-            .WithSummary("Give a rate a new value from a business date on; sales from that date are charged it, receipts keep what they were charged.");
+            .WithSummary("Give a rate a new value from a business date on; sales from that date are charged it, receipts keep what they were charged.")
+            .ProducesProblems(404, "tax_rate.not_found");
         return api;
     }
 

@@ -11,6 +11,7 @@ using JowiShop.Client.Api.V1.Products;
 using JowiShop.Client.Api.V1.Receipts;
 using JowiShop.Client.Api.V1.Search;
 using JowiShop.Client.Api.V1.Stores;
+using JowiShop.Client.Api.V1.Taxes;
 using JowiShop.Client.Api.V1.Tenant;
 using JowiShop.Client.Api.V1.Terminals;
 using Microsoft.Kiota.Abstractions.Extensions;
@@ -81,6 +82,11 @@ namespace JowiShop.Client.Api.V1
         public global::JowiShop.Client.Api.V1.Stores.StoresRequestBuilder Stores
         {
             get => new global::JowiShop.Client.Api.V1.Stores.StoresRequestBuilder(PathParameters, RequestAdapter);
+        }
+        /// <summary>The taxes property</summary>
+        public global::JowiShop.Client.Api.V1.Taxes.TaxesRequestBuilder Taxes
+        {
+            get => new global::JowiShop.Client.Api.V1.Taxes.TaxesRequestBuilder(PathParameters, RequestAdapter);
         }
         /// <summary>The tenant property</summary>
         public global::JowiShop.Client.Api.V1.Tenant.TenantRequestBuilder Tenant

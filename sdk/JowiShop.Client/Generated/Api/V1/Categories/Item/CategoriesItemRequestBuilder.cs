@@ -96,7 +96,7 @@ namespace JowiShop.Client.Api.V1.Categories.Item
         /// Who: a manager, an admin or the owner.
         /// </summary>
         /// <returns>A <see cref="global::JowiShop.Client.Models.Category"/></returns>
-        /// <param name="body">A merge patch: a field left out is unchanged; null clears `parentId`.</param>
+        /// <param name="body">A merge patch: a field left out is unchanged; null clears `parentId`, `taxRateId`.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::JowiShop.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -173,7 +173,7 @@ namespace JowiShop.Client.Api.V1.Categories.Item
         /// Who: a manager, an admin or the owner.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">A merge patch: a field left out is unchanged; null clears `parentId`.</param>
+        /// <param name="body">A merge patch: a field left out is unchanged; null clears `parentId`, `taxRateId`.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

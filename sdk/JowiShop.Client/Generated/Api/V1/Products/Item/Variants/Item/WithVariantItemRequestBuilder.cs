@@ -67,7 +67,7 @@ namespace JowiShop.Client.Api.V1.Products.Item.Variants.Item
         /// Who: a manager, an admin or the owner.
         /// </summary>
         /// <returns>A <see cref="global::JowiShop.Client.Models.Product"/></returns>
-        /// <param name="body">A merge patch: a field left out is unchanged; null clears `cost`.</param>
+        /// <param name="body">A merge patch: a field left out is unchanged; null clears `cost`, `taxRateId`, `ikpuCode`, `packageCode`, `unitCode`.</param>
         /// <param name="cancellationToken">Cancellation token to use when cancelling requests</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
         /// <exception cref="global::JowiShop.Client.Models.Problem">When receiving a 400 status code</exception>
@@ -127,7 +127,7 @@ namespace JowiShop.Client.Api.V1.Products.Item.Variants.Item
         /// Who: a manager, an admin or the owner.
         /// </summary>
         /// <returns>A <see cref="RequestInformation"/></returns>
-        /// <param name="body">A merge patch: a field left out is unchanged; null clears `cost`.</param>
+        /// <param name="body">A merge patch: a field left out is unchanged; null clears `cost`, `taxRateId`, `ikpuCode`, `packageCode`, `unitCode`.</param>
         /// <param name="requestConfiguration">Configuration for the request such as headers, query parameters, and middleware options.</param>
 #if NETSTANDARD2_1_OR_GREATER || NETCOREAPP3_1_OR_GREATER
 #nullable enable

@@ -1,4 +1,4 @@
-using JowiShop.Grains.Telemetry;
+using JowiShop.Silo;
 using Microsoft.AspNetCore.Authorization;
 using Orleans.Dashboard;
 using OpenTelemetry.Metrics;
@@ -28,23 +28,6 @@ public static class Telemetry
     public const string AccessPolicy = "telemetry";
     public const string DashboardPath = "/dashboard";
 
-    /// <summary>The meters exported besides the domain's: HTTP server, Kestrel, rate limiting, the runtime, Orleans, Npgsql.</summary>
-    public static readonly string[] Meters =
-    [
-        JowiShopMetrics.MeterName,
-        "Microsoft.AspNetCore.Hosting",
-        "Microsoft.AspNetCore.Server.Kestrel",
-        "Microsoft.AspNetCore.RateLimiting",
-        "Microsoft.AspNetCore.Authentication",
-        "Microsoft.AspNetCore.Authorization",
-        "System.Runtime",
-        "Microsoft.Orleans",
-        "Npgsql",
-    ];
-
-    /// <summary>Traces: requests, grain calls (both Orleans sources) and Npgsql's commands.</summary>
-    public static readonly string[] ActivitySources = ["Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application", "Npgsql"];
-
     public static bool TracingEnabled(IConfiguration configuration) => configuration.GetValue($"{Section}:Tracing:Enabled", false);
     public static bool DashboardEnabled(IConfiguration configuration) => configuration.GetValue($"{Section}:Dashboard:Enabled", false);
     public static bool MetricsEnabled(IConfiguration configuration) => configuration.GetValue($"{Section}:Metrics:Enabled", true);
@@ -70,7 +53,7 @@ public static class Telemetry
         if (MetricsEnabled(configuration) || otlp is { Length: > 0 })
             otel.WithMetrics(m =>
             {
-                m.AddMeter(Meters);
+                m.AddMeter(SiloTelemetry.Meters);
                 if (MetricsEnabled(configuration))
                     m.AddPrometheusExporter();
                 if (otlp is { Length: > 0 })
@@ -79,10 +62,9 @@ public static class Telemetry
         if (TracingEnabled(configuration))
             otel.WithTracing(t =>
             {
-                var ratio = Math.Clamp(configuration.GetValue($"{Section}:Tracing:SampleRatio", 1.0), 0, 1);
-                t.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(ratio)))
+                t.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(SiloTelemetry.SampleRatio(configuration))))
                     .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsTelemetryPath(context.Request.Path, configuration))
-                    .AddSource(ActivitySources);
+                    .AddSource(SiloTelemetry.ActivitySources);
                 if (otlp is { Length: > 0 })
                     t.AddOtlpExporter(o => Otlp(o, otlp, configuration));
             });
@@ -95,10 +77,7 @@ public static class Telemetry
 
     private static void Otlp(OpenTelemetry.Exporter.OtlpExporterOptions o, string endpoint, IConfiguration configuration)
     {
-        o.Endpoint = new Uri(endpoint);
-        o.Protocol = configuration[$"{Section}:Otlp:Protocol"] == "http/protobuf"
-            ? OpenTelemetry.Exporter.OtlpExportProtocol.HttpProtobuf
-            : OpenTelemetry.Exporter.OtlpExportProtocol.Grpc;
+        SiloTelemetry.Otlp(o, endpoint, configuration);
     }
 
     private static bool IsTelemetryPath(PathString path, IConfiguration configuration) =>

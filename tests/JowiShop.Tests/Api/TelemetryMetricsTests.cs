@@ -115,3 +115,39 @@ public sealed class ProductionTelemetryAccessTests(ProductionTelemetryFixture ho
         Assert.Equal(HttpStatusCode.Unauthorized, (await host.Factory.CreateClient().SendAsync(request)).StatusCode);
     }
 }
+
+/// <summary>A host with the Orleans dashboard turned on (it is off by default).</summary>
+public sealed class DashboardFixture : IAsyncLifetime
+{
+    public ApiFactory Factory { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var servers = await LocalServices.GetAsync();
+        var postgres = await LocalServices.CreateDatabaseAsync("dashboard");
+        Factory = new ApiFactory(postgres, servers.RedisConnectionString, new Dictionary<string, string?>
+        {
+            ["Telemetry:Dashboard:Enabled"] = "true",
+        });
+        _ = Factory.Server;
+    }
+
+    public async Task DisposeAsync() => await Factory.DisposeAsync();
+}
+
+public sealed class TelemetryDashboardTests(DashboardFixture host) : IClassFixture<DashboardFixture>
+{
+    [Fact]
+    public async Task The_dashboard_is_served_to_operators_only()
+    {
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.Factory.CreateClient().GetAsync("/dashboard/")).StatusCode);
+
+        // Development: the owner of any tenant is an operator.
+        var (owner, _) = await host.Factory.RegisterAsync();
+        var page = await owner.GetAsync("/dashboard/");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        // Its page loads its own scripts and styles: the docs' policy, not the API's "nothing may load".
+        Assert.Contains("script-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single());
+    }
+}

@@ -66,6 +66,7 @@ public static class AuthProblems
         if (status == 415)
             problem.Detail ??= "The body must be JSON: send Content-Type: application/json.";
         problem.Extensions.TryAdd("code", ApiProblems.DefaultCode(status));
+        ProblemMetrics.Answered(status, problem.Extensions["code"]);
         problem.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? http.TraceIdentifier;
     }
 

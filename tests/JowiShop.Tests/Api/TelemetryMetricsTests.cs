@@ -31,6 +31,8 @@ public sealed class TelemetryMetricsTests(ApiFixture api) : IClassFixture<ApiFix
         foreach (var sale in new[] { first, shop.Sale(storeId), shop.Sale(storeId) })
             Assert.Equal(HttpStatusCode.Created, (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", sale)).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await shop.Owner.PostAsJsonAsync("/api/v1/receipts", first)).StatusCode); // the till's retry
+        var missing = await shop.Owner.GetAsync($"/api/v1/receipts/{Guid.NewGuid()}");
+        var missingCode = (await missing.AssertProblemAsync(HttpStatusCode.NotFound, "receipt.not_found")).GetProperty("code").GetString()!;
 
         // The exporter may answer from a short cache: poll with a deadline, never sleep a fixed time.
         var after = before;
@@ -57,6 +59,8 @@ public sealed class TelemetryMetricsTests(ApiFixture api) : IClassFixture<ApiFix
         // Two variants per sale, priced from the store's cache or its product grains; the replay prices nothing.
         Assert.Equal(6, Delta("jowishop_store_price_cache_lookups_total"));
         Assert.Equal(0, Delta("jowishop_ledger_refusals_total"));
+        // Problem documents by status and code.
+        Assert.Equal(1, Delta("jowishop_problems_total", ("status", "404"), ("code", missingCode)));
         // No tenant or store id is ever a label.
         Assert.DoesNotContain(after.Samples, s => s.Name.StartsWith("jowishop_") && s.Labels.Values.Any(v => v.Contains(shop.TenantId.ToString())));
         Assert.DoesNotContain(after.Samples, s => s.Name.StartsWith("jowishop_") && s.Labels.Values.Any(v => v.Contains(storeId.ToString())));

@@ -20,6 +20,7 @@ using Microsoft.AspNetCore.HttpLogging;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.IdentityModel.Tokens;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Scalar.AspNetCore;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -43,12 +44,26 @@ if (!documentOnly && configuration.GetValue("Database:MigrateOnStart", true))
     DatabaseMigrator.Apply(postgres);
 if (topology == "client")
 {
-    builder.UseOrleansClient(client => client.UseJowiShopClustering(configuration));
+    builder.UseOrleansClient(client =>
+    {
+        client.UseJowiShopClustering(configuration);
+        if (Telemetry.TracingEnabled(configuration))
+            client.AddActivityPropagation(); // grain calls as spans of the request (a cost per call: only when tracing)
+        if (Telemetry.DashboardEnabled(configuration))
+            client.AddDashboard(); // the Orleans dashboard at /dashboard, operators only (docs/observability.md)
+    });
     builder.Services.AddJowiShopDatabase(postgres);
 }
 else
 {
-    builder.UseOrleans(silo => silo.AddJowiShopGrains(configuration).UseJowiShopClustering(configuration));
+    builder.UseOrleans(silo =>
+    {
+        silo.AddJowiShopGrains(configuration).UseJowiShopClustering(configuration);
+        if (Telemetry.TracingEnabled(configuration))
+            silo.AddActivityPropagation(); // grain calls as spans of the request (a cost per call: only when tracing)
+        if (Telemetry.DashboardEnabled(configuration))
+            silo.AddDashboard(); // the Orleans dashboard at /dashboard, operators only; profiles every grain call, so off by default
+    });
 }
 
 // Auth: HS256 bearer tokens carrying user, tenant and role.
@@ -91,6 +106,8 @@ builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationSc
     });
 Policies.Add(builder.Services.AddAuthorizationBuilder());
 builder.Services.AddAuthorizationBuilder().AddOperatorPolicy(configuration);
+// Metrics (/metrics: the management listener or an operator), OTLP, tracing: docs/observability.md.
+builder.AddJowiShopTelemetry();
 
 // Bounded cost: rate limits (RateLimits:*), concurrent password hashes, proxies believed for the client address.
 builder.Services.AddJowiShopRateLimits(configuration);
@@ -147,6 +164,8 @@ app.UseAuthorization();
 app.MapOpenApi();
 // No web fonts from Scalar's CDN: the docs page's Content-Security-Policy loads nothing from elsewhere.
 app.MapScalarApiReference("/docs", o => o.WithTitle("JowiShop API").DisableDefaultFonts());
+
+app.MapJowiShopTelemetry();
 
 var api = app.MapGroup("/api/v1");
 api.AddRequestRules(); // route and query text, UTC times, no null array elements (docs/input.md)

@@ -45,6 +45,7 @@ public static class AuthProblems
         Policies.Admin => "an admin or the owner",
         Policies.Owner => "the owner",
         Operators.Policy => "an admin or the owner of an operating tenant (Operations:OperatorTenants)",
+        Telemetry.AccessPolicy => "an admin or the owner of an operating tenant (Operations:OperatorTenants), or a connection to the management listener (Telemetry:ManagementUrl)",
         _ => $"the policy {policy}",
     };
 
@@ -65,6 +66,7 @@ public static class AuthProblems
         if (status == 415)
             problem.Detail ??= "The body must be JSON: send Content-Type: application/json.";
         problem.Extensions.TryAdd("code", ApiProblems.DefaultCode(status));
+        ProblemMetrics.Answered(status, problem.Extensions["code"]);
         problem.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? http.TraceIdentifier;
     }
 

@@ -34,7 +34,9 @@ public static class SecurityHeaders
                 headers.XContentTypeOptions = "nosniff";
                 headers.XFrameOptions = "DENY";
                 headers["Referrer-Policy"] = "no-referrer";
-                headers.ContentSecurityPolicy = http.Request.Path.StartsWithSegments(docsPath) ? DocsPolicy : ApiPolicy;
+                // The Orleans dashboard (operators only) is a page like the docs: its own scripts and styles.
+                headers.ContentSecurityPolicy = http.Request.Path.StartsWithSegments(docsPath) || http.Request.Path.StartsWithSegments(Telemetry.DashboardPath)
+                    ? DocsPolicy : ApiPolicy;
                 // The API's answers are per caller and often per tenant: never kept by a browser or a shared cache.
                 if (!headers.ContainsKey("Cache-Control") && !http.Request.Path.StartsWithSegments(docsPath))
                     headers.CacheControl = "no-store";

@@ -1,3 +1,5 @@
+using JowiShop.Grains.Telemetry;
+
 namespace JowiShop.Grains.Catalog;
 
 /// <summary>
@@ -16,15 +18,41 @@ public sealed class CatalogCacheCounters
     public long Evictions => Interlocked.Read(ref _evictions);
     public long ActiveProductGrains => Interlocked.Read(ref _activeProducts);
 
-    public void Hit() => Interlocked.Increment(ref _hits);
-    public void Miss() => Interlocked.Increment(ref _misses);
-    public void UnknownHit() => Interlocked.Increment(ref _unknownHits);
-    public void Evicted(long count = 1) => Interlocked.Add(ref _evictions, count);
-    public void ProductActivated() => Interlocked.Increment(ref _activeProducts);
+    // The same events for the metrics exporter (JowiShopMetrics), process-wide.
+    public void Hit()
+    {
+        Interlocked.Increment(ref _hits);
+        JowiShopMetrics.BarcodeHit();
+    }
+
+    public void Miss()
+    {
+        Interlocked.Increment(ref _misses);
+        JowiShopMetrics.BarcodeMiss();
+    }
+
+    public void UnknownHit()
+    {
+        Interlocked.Increment(ref _unknownHits);
+        JowiShopMetrics.BarcodeUnknownHit();
+    }
+
+    public void Evicted(long count = 1)
+    {
+        Interlocked.Add(ref _evictions, count);
+        JowiShopMetrics.ProductGrainEvictions.Add(count);
+    }
+
+    public void ProductActivated()
+    {
+        Interlocked.Increment(ref _activeProducts);
+        JowiShopMetrics.ActiveProductGrains.Add(1);
+    }
 
     public void ProductDeactivated()
     {
         Interlocked.Decrement(ref _activeProducts);
+        JowiShopMetrics.ActiveProductGrains.Add(-1);
         Evicted();
     }
 }

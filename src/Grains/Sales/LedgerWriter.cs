@@ -1,5 +1,6 @@
 using JowiShop.Grains.Abstractions.Sales;
 using JowiShop.Grains.Persistence;
+using JowiShop.Grains.Telemetry;
 using Npgsql;
 
 namespace JowiShop.Grains.Sales;
@@ -129,7 +130,7 @@ public sealed class LedgerWriter
                 }
             }
             foreach (var part in doomed)
-                part.Done.TrySetException(Fenced(part.Commit));
+                Refuse(part, Fenced(part.Commit));
             if (parts.Count == 0)
             {
                 lane.Slots.Release();
@@ -175,6 +176,7 @@ public sealed class LedgerWriter
         {
             // Its fence may have run before the commit it continues from, which has now landed:
             // once more whole before splitting it (a 50-store transaction is not 50 round trips).
+            JowiShopMetrics.FenceResent();
             try
             {
                 await ExecuteAsync(parts.Select(p => p.Commit).ToList());
@@ -203,7 +205,7 @@ public sealed class LedgerWriter
                 lock (lane)
                     doomed = ContinuesFromFailed(lane, part.Commit);
                 if (doomed)
-                    part.Done.TrySetException(Fenced(part.Commit));
+                    Refuse(part, Fenced(part.Commit));
                 else
                     await WriteAsync(lane, [part], Task.FromResult(new Settled(true)));
             }
@@ -213,8 +215,15 @@ public sealed class LedgerWriter
             foreach (var part in parts)
                 Remember(lane, part.Commit.Fence.Token);
         foreach (var part in parts)
-            part.Done.TrySetException(error);
+            Refuse(part, error);
         return new Settled(false);
+    }
+
+    /// <summary>A part's final failure: answered and counted (by code) once, after any split.</summary>
+    private static void Refuse(Part part, Exception error)
+    {
+        if (part.Done.TrySetException(error))
+            JowiShopMetrics.CommitRefused(error);
     }
 
     /// <summary>
@@ -251,17 +260,24 @@ public sealed class LedgerWriter
     {
         for (var attempt = 1; ; attempt++)
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 await using var connection = await _db.OpenConnectionAsync();
                 await using var batch = new NpgsqlBatch(connection);
                 LedgerStatements.Add(batch, commits);
                 await batch.ExecuteNonQueryAsync();
+                JowiShopMetrics.TransactionCommitted(started, commits);
                 return attempt;
             }
             catch (PostgresException e) when (attempt < MaxAttempts
                 && e.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
             {
+                JowiShopMetrics.TransactionFailed(started, e, retried: true);
+            }
+            catch (Exception e) when (JowiShopMetrics.TransactionFailed(started, e, retried: false))
+            {
+                // never: the filter records the failure and lets it go on
             }
         }
     }

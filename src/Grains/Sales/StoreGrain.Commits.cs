@@ -76,6 +76,7 @@ public sealed partial class StoreGrain
             while (!failed && _exclusiveWaiting == 0 && _queue.Count > 0 && _inFlight.Count < MaxInFlight)
             {
                 var batch = _queue.Take(MaxBatch).ToList();
+                Telemetry.JowiShopMetrics.BatchTaken(batch.Count, queued: _queue.Count);
                 _queue.RemoveRange(0, batch.Count);
                 await SubmitAsync(batch);
             }

@@ -24,11 +24,11 @@ public sealed partial class StoreGrain
     public async Task<SaleResult> RingUpAsync(SaleOrder order)
     {
         if (_recent.TryGetValue(order.Id, out var stored))
-            return Replay(stored, order.RequestHash);
+            return Telemetry.JowiShopMetrics.Counted(Replay(stored, order.RequestHash));
         if (await TwinAsync(order.Id, order.RequestHash) is { } shared)
-            return shared;
+            return Telemetry.JowiShopMetrics.Counted(shared);
         if (!_exists)
-            return Missing(new SaleResult(SaleOutcome.StoreNotFound));
+            return Telemetry.JowiShopMetrics.Counted(Missing(new SaleResult(SaleOutcome.StoreNotFound)));
         return await QueueAsync(new PendingSale(order.Id, order.RequestHash) { Order = order });
     }
 
@@ -98,6 +98,7 @@ public sealed partial class StoreGrain
         foreach (var variantId in wanted)
             if (_prices.TryGet(variantId, out var price))
                 prices[variantId] = price;
+        Telemetry.JowiShopMetrics.PricesLooked(hits: prices.Count, misses: wanted.Count - prices.Count);
         if (prices.Count == wanted.Count)
             return prices;
 

@@ -57,6 +57,8 @@ public sealed partial class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger,
     {
         public Guid Id { get; } = id;
         public byte[] RequestHash { get; } = requestHash;
+        /// <summary>When it reached the grain (Stopwatch ticks), for the receipt latency histogram.</summary>
+        public long Arrived { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
         public SaleOrder? Order { get; init; }
         /// <summary>The priced sale (null: an order not yet priced).</summary>
         public SaleCommand? Sale { get; set; }
@@ -82,11 +84,11 @@ public sealed partial class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger,
     public async Task<SaleResult> SellAsync(SaleCommand sale)
     {
         if (_recent.TryGetValue(sale.Id, out var stored))
-            return Replay(stored, sale.RequestHash);
+            return Telemetry.JowiShopMetrics.Counted(Replay(stored, sale.RequestHash));
         if (await TwinAsync(sale.Id, sale.RequestHash) is { } shared)
-            return shared;
+            return Telemetry.JowiShopMetrics.Counted(shared);
         if (!_exists)
-            return Missing(new SaleResult(SaleOutcome.StoreNotFound));
+            return Telemetry.JowiShopMetrics.Counted(Missing(new SaleResult(SaleOutcome.StoreNotFound)));
         return await QueueAsync(new PendingSale(sale.Id, sale.RequestHash) { Sale = sale });
     }
 
@@ -201,7 +203,8 @@ public sealed partial class StoreGrain(NpgsqlDataSource db, LedgerWriter ledger,
     private void Answer(PendingSale pending, SaleResult result)
     {
         _unanswered.Remove(pending.Id);
-        pending.Answer.TrySetResult(result);
+        if (pending.Answer.TrySetResult(result))
+            Telemetry.JowiShopMetrics.SaleAnswered(result.Outcome, pending.Arrived);
     }
 
     /// <summary>Answers the sales the batch refused (each by its id: one unanswered sale per id).</summary>

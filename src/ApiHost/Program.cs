@@ -47,7 +47,7 @@ if (topology == "client")
     builder.UseOrleansClient(client =>
     {
         client.UseJowiShopClustering(configuration);
-        if (Telemetry.TracingEnabled(configuration))
+        if (JowiShop.Silo.SiloTelemetry.TracingEnabled(configuration))
             client.AddActivityPropagation(); // grain calls as spans of the request (a cost per call: only when tracing)
         if (Telemetry.DashboardEnabled(configuration))
             client.AddDashboard(); // the Orleans dashboard at /dashboard, operators only (docs/observability.md)
@@ -59,7 +59,7 @@ else
     builder.UseOrleans(silo =>
     {
         silo.AddJowiShopGrains(configuration).UseJowiShopClustering(configuration);
-        if (Telemetry.TracingEnabled(configuration))
+        if (JowiShop.Silo.SiloTelemetry.TracingEnabled(configuration))
             silo.AddActivityPropagation(); // grain calls as spans of the request (a cost per call: only when tracing)
         if (Telemetry.DashboardEnabled(configuration))
             silo.AddDashboard(); // the Orleans dashboard at /dashboard, operators only; profiles every grain call, so off by default

@@ -131,27 +131,9 @@ public sealed class TenantGrain(
     {
         var previous = settings.State.Taxes;
         settings.State.Taxes = updated;
-        try
-        {
-            await settings.WriteStateAsync();
-        }
-        catch
-        {
-            settings.State.Taxes = previous; // not stored: memory must not claim it was
-            throw;
-        }
+        await StoreStateAsync(() => settings.State.Taxes = previous);
         _salesTaxes = null;
-        try
-        {
-            await using var audit = db.CreateBatch();
-            audit.BatchCommands.Add(AuditTrail.Entry(TenantId, actorId, "tenant.taxes_changed", "tenant", TenantId,
-                details: new { from = previous ?? TaxSettings.Defaults(TenantId), to = updated }));
-            await audit.ExecuteNonQueryAsync();
-        }
-        catch (NpgsqlException e)
-        {
-            throw DatabaseFailures.Translate(e);
-        }
+        await AuditAsync(actorId, "tenant.taxes_changed", new { from = previous ?? TaxSettings.Defaults(TenantId), to = updated });
         return new TaxWrite(TaxWriteOutcome.Ok, updated, rate);
     }
 
@@ -178,29 +160,42 @@ public sealed class TenantGrain(
     {
         var previous = settings.State.Settings;
         settings.State.Settings = updated;
+        await StoreStateAsync(() => settings.State.Settings = previous);
+        await AuditAsync(actorId, "tenant.settings_changed", new { from = previous, to = updated });
+        return updated;
+    }
+
+    /// <summary>Writes the settings document as memory now has it; if it is not stored, <paramref name="undo"/> puts memory back first.</summary>
+    private async Task StoreStateAsync(Action undo)
+    {
         try
         {
             await settings.WriteStateAsync();
         }
         catch
         {
-            settings.State.Settings = previous; // not stored: memory must not claim it was
+            undo(); // not stored: memory must not claim it was
             throw;
         }
-        // The storage provider owns its own transaction, so this entry follows the committed change
-        // (a failure here is answered as an error, with the settings already changed: docs/security.md).
+    }
+
+    /// <summary>
+    /// The audit entry of a settings change. The storage provider owns its own transaction, so the
+    /// entry follows the committed change (a failure here is answered as an error, with the change
+    /// already made: docs/security.md).
+    /// </summary>
+    private async Task AuditAsync(Guid? actorId, string action, object details)
+    {
         try
         {
             await using var audit = db.CreateBatch();
-            audit.BatchCommands.Add(AuditTrail.Entry(TenantId, actorId, "tenant.settings_changed", "tenant", TenantId,
-                details: new { from = previous, to = updated }));
+            audit.BatchCommands.Add(AuditTrail.Entry(TenantId, actorId, action, "tenant", TenantId, details: details));
             await audit.ExecuteNonQueryAsync();
         }
         catch (NpgsqlException e)
         {
             throw DatabaseFailures.Translate(e);
         }
-        return updated;
     }
 
     public Task<ListPage<Store>> ListStoresAsync(PageRequest page) =>

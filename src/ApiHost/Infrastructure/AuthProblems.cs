@@ -86,9 +86,7 @@ public static class AuthProblems
                 var named = context.GetEndpoint()?.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy).OfType<string>()
                     .FirstOrDefault(p => p != Policies.Staff);
                 var role = context.User.FindFirst(TenantClaims.Role)?.Value;
-                context.Items[ForbiddenKey] = named == Operators.Policy
-                    ? $"This needs {RolesOf(named)}; your role is {role}."
-                    : $"This needs {(named is null ? string.Join(" or ", roles ?? []) : RolesOf(named))}; your role is {role}.";
+                context.Items[ForbiddenKey] = $"This needs {(named is null ? string.Join(" or ", roles ?? []) : RolesOf(named))}; your role is {role}.";
             }
             return _default.HandleAsync(next, context, policy, authorizeResult);
         }

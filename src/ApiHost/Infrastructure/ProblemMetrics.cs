@@ -10,9 +10,7 @@ namespace JowiShop.ApiHost.Infrastructure;
 /// </summary>
 public static class ProblemMetrics
 {
-    private static readonly Meter Meter = new(JowiShopMetrics.MeterName, "1.0");
-
-    private static readonly Counter<long> Problems = Meter.CreateCounter<long>("jowishop.problems", "{response}",
+    private static readonly Counter<long> Problems = JowiShopMetrics.Meter.CreateCounter<long>("jowishop.problems", "{response}",
         "Problem documents answered, by HTTP status and code.");
 
     // Status labels made once: no boxing per answer.

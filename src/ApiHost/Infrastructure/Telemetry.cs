@@ -28,13 +28,15 @@ public static class Telemetry
     public const string AccessPolicy = "telemetry";
     public const string DashboardPath = "/dashboard";
 
-    public static bool TracingEnabled(IConfiguration configuration) => configuration.GetValue($"{Section}:Tracing:Enabled", false);
     public static bool DashboardEnabled(IConfiguration configuration) => configuration.GetValue($"{Section}:Dashboard:Enabled", false);
     public static bool MetricsEnabled(IConfiguration configuration) => configuration.GetValue($"{Section}:Metrics:Enabled", true);
 
     /// <summary>The management listener's port, or null (then only operators' tokens open <c>/metrics</c>).</summary>
     public static int? ManagementPort(IConfiguration configuration) =>
         configuration[$"{Section}:ManagementUrl"] is { Length: > 0 } url ? new Uri(url).Port : null;
+
+    /// <summary>Where Prometheus scrapes (read once: the trace filter asks on every request).</summary>
+    public static string MetricsPath(IConfiguration configuration) => configuration.GetValue($"{Section}:Metrics:Path", "/metrics")!;
 
     public static WebApplicationBuilder AddJowiShopTelemetry(this WebApplicationBuilder builder)
     {
@@ -43,6 +45,10 @@ public static class Telemetry
         {
             // One more listener beside the API's own (Urls / --urls), so a firewall or NetworkPolicy can keep it private.
             var urls = builder.WebHost.GetSetting(WebHostDefaults.ServerUrlsKey);
+            // The listener admits by its port alone: shared with the API's, every public caller would pass.
+            var port = ManagementPort(configuration);
+            if (!string.IsNullOrEmpty(urls) && urls.Split(';').Any(u => Uri.TryCreate(u.Replace("://+", "://0.0.0.0").Replace("://*", "://0.0.0.0"), UriKind.Absolute, out var api) && api.Port == port))
+                throw new InvalidOperationException($"{Section}:ManagementUrl must not share a port with the API's Urls ({urls}).");
             builder.WebHost.UseUrls(string.IsNullOrEmpty(urls) ? management : $"{urls};{management}");
         }
 
@@ -57,16 +63,17 @@ public static class Telemetry
                 if (MetricsEnabled(configuration))
                     m.AddPrometheusExporter();
                 if (otlp is { Length: > 0 })
-                    m.AddOtlpExporter(o => Otlp(o, otlp, configuration));
+                    m.AddOtlpExporter(o => SiloTelemetry.Otlp(o, otlp, configuration));
             });
-        if (TracingEnabled(configuration))
+        var metricsPath = MetricsPath(configuration);
+        if (SiloTelemetry.TracingEnabled(configuration))
             otel.WithTracing(t =>
             {
                 t.SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(SiloTelemetry.SampleRatio(configuration))))
-                    .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsTelemetryPath(context.Request.Path, configuration))
+                    .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsTelemetryPath(context.Request.Path, metricsPath))
                     .AddSource(SiloTelemetry.ActivitySources);
                 if (otlp is { Length: > 0 })
-                    t.AddOtlpExporter(o => Otlp(o, otlp, configuration));
+                    t.AddOtlpExporter(o => SiloTelemetry.Otlp(o, otlp, configuration));
             });
 
         builder.Services.AddSingleton<IAuthorizationHandler, ManagementListenerHandler>();
@@ -75,19 +82,14 @@ public static class Telemetry
         return builder;
     }
 
-    private static void Otlp(OpenTelemetry.Exporter.OtlpExporterOptions o, string endpoint, IConfiguration configuration)
-    {
-        SiloTelemetry.Otlp(o, endpoint, configuration);
-    }
-
-    private static bool IsTelemetryPath(PathString path, IConfiguration configuration) =>
-        path.StartsWithSegments(configuration.GetValue($"{Section}:Metrics:Path", "/metrics")) || path.StartsWithSegments(DashboardPath);
+    private static bool IsTelemetryPath(PathString path, string metricsPath) =>
+        path.StartsWithSegments(metricsPath) || path.StartsWithSegments(DashboardPath);
 
     /// <summary>Maps <c>/metrics</c> (outside /api/v1 and the OpenAPI document: it is for Prometheus, not integrators).</summary>
     public static WebApplication MapJowiShopTelemetry(this WebApplication app)
     {
         if (MetricsEnabled(app.Configuration))
-            app.MapPrometheusScrapingEndpoint(app.Configuration.GetValue($"{Section}:Metrics:Path", "/metrics")!)
+            app.MapPrometheusScrapingEndpoint(MetricsPath(app.Configuration))
                 .RequireAuthorization(AccessPolicy)
                 .ExcludeFromDescription();
         if (DashboardEnabled(app.Configuration))

@@ -118,6 +118,7 @@ public sealed partial class StoreGrain
     /// <summary>Numbers, costs and submits one batch; answers at once what needs no commit.</summary>
     private async Task SubmitAsync(List<PendingSale> batch)
     {
+        var now = DateTimeOffset.UtcNow;
         try
         {
             if (_reloadNeeded && _inFlight.Count == 0)
@@ -125,7 +126,9 @@ public sealed partial class StoreGrain
             await RefreshConfigAsync();
             if (_exists)
             {
-                batch = await PriceAsync(batch);
+                // One moment for the batch: the VAT version it is priced by is the date its receipts carry.
+                now = DateTimeOffset.UtcNow;
+                batch = await PriceAsync(batch, BusinessDate(now));
                 await LoadStockAsync(batch.SelectMany(p => p.Sale!.Lines.Select(l => l.VariantId)));
             }
         }
@@ -144,7 +147,6 @@ public sealed partial class StoreGrain
             return; // every order refused at pricing
 
         var work = NextBatch();
-        var now = DateTimeOffset.UtcNow;
         var businessDate = BusinessDate(now);
         foreach (var pending in batch)
             work.Sell(pending.Sale!, now, businessDate, _refuseNegativeStock);

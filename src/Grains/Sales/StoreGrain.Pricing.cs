@@ -56,15 +56,13 @@ public sealed partial class StoreGrain
     /// Prices the batch's orders (sales priced by their caller pass as they are); answers the refused
     /// ones at once, as they depend on no commit, and returns the sales to number and commit.
     /// </summary>
-    private async Task<List<PendingSale>> PriceAsync(List<PendingSale> batch)
+    private async Task<List<PendingSale>> PriceAsync(List<PendingSale> batch, DateOnly businessDate)
     {
         var orders = batch.Where(p => p.Sale is null).Select(p => p.Order!).ToArray();
         if (orders.Length == 0)
             return batch;
         var catalog = await CatalogPricesAsync(orders.SelectMany(o => o.Items.Select(i => i.VariantId)));
         var customers = await LiveCustomersAsync(orders);
-        // The rate version in force on the business date the sale is priced on (numbered moments later).
-        var businessDate = BusinessDate(DateTimeOffset.UtcNow);
 
         var priced = new List<PendingSale>(batch.Count);
         foreach (var pending in batch)
@@ -103,7 +101,7 @@ public sealed partial class StoreGrain
             return prices;
 
         var readAt = _prices.Cursor;
-        var missing = wanted.Where(v => !prices.ContainsKey(v)).ToArray();
+        var missing = _prices.Missing(wanted);
         await FindProductsAsync(missing);
         var scanned = await Task.WhenAll(missing.Where(_variantProducts.ContainsKey).Select(v =>
             GrainFactory.Reference<IProductGrain>(_variantProducts[v], _tenantId.ToString()).GetVariantAsync(v)));

@@ -17,7 +17,8 @@ public static class JowiShopMetrics
 {
     public const string MeterName = "JowiShop";
 
-    private static readonly Meter Meter = new(MeterName, "1.0");
+    /// <summary>The process's one JowiShop meter (instruments of other assemblies are created on it too).</summary>
+    public static readonly Meter Meter = new(MeterName, "1.0");
 
     // Seconds: a receipt's commit is a few ms on a quiet system, up to the 5 s grain call timeout.
     private static readonly InstrumentAdvice<double> LatencyBuckets = new()
@@ -125,7 +126,7 @@ public static class JowiShopMetrics
     public static void TransactionCommitted(long started, List<Sales.StoreCommit> commits)
     {
         LedgerCommitDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, Committed);
-        if (!LedgerTransactionReceipts.Enabled)
+        if (!LedgerTransactionReceipts.Enabled && !LedgerTransactionCommits.Enabled)
             return;
         var receipts = 0;
         foreach (var commit in commits)
